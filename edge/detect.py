@@ -1,0 +1,127 @@
+"""Text detection: a PP-OCRv4 DB text detector run with LiteRT, and its post-processing.
+
+The model outputs a per-pixel text probability map at its input size. Post-processing follows DB
+(Differentiable Binarization): threshold → connected contours → minimum-area rotated rectangle →
+score filter → "unclip" (grow by area × ratio / perimeter, as the model was trained to shrink text
+kernels) → quad scaled back to original-frame pixels → axis-aligned box with a margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.errors import RuntimeMissing
+
+
+@dataclass
+class DetectorOptions:
+    model: str = "ppocrv4-det-640x480-int8"  # catalog name of the LiteRT detector
+    threads: int = 2  # LiteRT (XNNPACK) threads
+    pixel_threshold: float = 0.3  # probability above which a map pixel counts as text
+    box_threshold: float = 0.55  # minimum mean probability inside a candidate region
+    unclip_ratio: float = 1.6  # how far a text kernel is grown back (DB's default)
+    min_side_px: float = 3.0  # drop candidates whose short side is smaller, in map pixels
+    margin_px: int = 4  # added around each axis-aligned box, in original-frame pixels
+    max_candidates: int = 300  # contours considered per frame
+
+
+@dataclass
+class TextBox:
+    box: tuple[int, int, int, int]  # axis-aligned [x, y, w, h] in original-frame pixels, margin included
+    quad: np.ndarray  # 4×2 float32 corners (tl, tr, br, bl) of the rotated line box, original pixels
+    score: float  # mean text probability inside the region
+
+
+def load_interpreter(model_path: Path, threads: int):
+    """A LiteRT interpreter from ``ai-edge-litert``, or from ``tflite_runtime`` where only that exists."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError as exc:
+            raise RuntimeMissing("no LiteRT runtime: pip install ai-edge-litert") from exc
+    interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def order_quad(points: np.ndarray) -> np.ndarray:
+    """Corners ordered top-left, top-right, bottom-right, bottom-left (reading direction)."""
+    points = points[np.argsort(points[:, 0])]
+    left, right = points[:2], points[2:]
+    tl, bl = left[np.argsort(left[:, 1])]
+    tr, br = right[np.argsort(right[:, 1])]
+    return np.float32([tl, tr, br, bl])
+
+
+def boxes_from_probability(prob: np.ndarray, frame_size: tuple[int, int], options: DetectorOptions) -> list[TextBox]:
+    """DB post-processing of a probability map (map pixels) into boxes in frame pixels.
+
+    ``frame_size`` is (width, height) of the original frame; the map may have any size.
+    """
+    map_h, map_w = prob.shape
+    frame_w, frame_h = frame_size
+    scale = np.float32([frame_w / map_w, frame_h / map_h])
+    mask = (prob > options.pixel_threshold).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = []
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[: options.max_candidates]:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        if min(w, h) < options.min_side_px:
+            continue
+        x, y, bw, bh = cv2.boundingRect(contour)
+        region = np.zeros((bh, bw), np.uint8)
+        cv2.fillPoly(region, [contour - [x, y]], 1)
+        score = float(cv2.mean(prob[y : y + bh, x : x + bw], mask=region)[0])
+        if score < options.box_threshold:
+            continue
+        grow = (w * h) * options.unclip_ratio / (2 * (w + h))  # DB unclip distance for a rectangle
+        w, h = w + 2 * grow, h + 2 * grow
+        if min(w, h) < options.min_side_px + 2:
+            continue
+        quad = order_quad(cv2.boxPoints(((cx, cy), (w, h), angle)) * scale)
+        boxes.append(TextBox(axis_box(quad, frame_size, options.margin_px), quad, score))
+    boxes.sort(key=lambda b: (round(b.box[1] / max(8, b.box[3])), b.box[0]))
+    return boxes
+
+
+def axis_box(quad: np.ndarray, frame_size: tuple[int, int], margin: int) -> tuple[int, int, int, int]:
+    """Axis-aligned [x, y, w, h] around a quad, grown by ``margin`` and clipped to the frame."""
+    frame_w, frame_h = frame_size
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int) - margin
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + margin
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(frame_w, int(x1)), min(frame_h, int(y1))
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+class TextDetector:
+    """Finds text lines in BGR frames of any size (each is resized to the model's input)."""
+
+    def __init__(self, model_path: Path, options: DetectorOptions | None = None):
+        self.options = options or DetectorOptions()
+        self.model_path = Path(model_path)
+        self._interpreter = load_interpreter(self.model_path, self.options.threads)
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        _, self.input_h, self.input_w, _ = (int(v) for v in self._input["shape"])
+
+    def probability_map(self, frame: np.ndarray) -> np.ndarray:
+        """The model's text probability, ``input_h × input_w`` float32 in [0, 1]."""
+        interpolation = cv2.INTER_AREA if frame.shape[1] > self.input_w else cv2.INTER_LINEAR
+        resized = cv2.resize(frame, (self.input_w, self.input_h), interpolation=interpolation)
+        tensor = resized.astype(np.float32) * (2.0 / 255.0) - 1.0
+        self._interpreter.set_tensor(self._input["index"], tensor[None])
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"])[0, :, :, 0]
+
+    def detect(self, frame: np.ndarray) -> list[TextBox]:
+        """Text-line boxes in original-frame pixels, in reading order."""
+        height, width = frame.shape[:2]
+        return boxes_from_probability(self.probability_map(frame), (width, height), self.options)

@@ -1,0 +1,157 @@
+"""Translation: a router in front of the on-device model.
+
+Tiers, first answer wins: the translation cache (normalised text → translation, a bounded LRU),
+the dictionary phrase table (exact matches of short sign texts, when the model ships one), then the
+CTranslate2 model, all new texts of a call in one batch. The cloud tier joins in the cloud issue.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sqlite3
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.errors import RuntimeMissing
+from edge.textnorm import normalise, phrase_key
+
+_CLOSING_PUNCT = "!.?:;"
+
+
+@dataclass
+class TranslatorOptions:
+    source: str = "de"  # ISO 639-1 source language
+    target: str = "en"  # ISO 639-1 target language
+    beam_size: int = 2  # CTranslate2 beam width (1 = greedy)
+    threads: int = 2  # CTranslate2 intra-op threads
+    max_batch: int = 16  # texts per CTranslate2 call
+    max_input_tokens: int = 64  # longer inputs are truncated (giant text on a sign)
+    max_output_tokens: int = 96  # decoding stops here
+    cache_entries: int = 4096  # LRU bound of the translation cache
+    phrase_table: bool = True  # consult the dictionary phrase table before the model
+
+
+@dataclass
+class Translation:
+    text: str
+    source: str  # "local", "cache" or "cloud"
+
+
+class PhraseTable:
+    """Exact-match lookups in the shipped ``phrases.tsv.gz``, materialised once as SQLite in the
+    user cache so that the device holds none of it in RAM."""
+
+    def __init__(self, gz_path: Path, cache_dir: Path):
+        digest = hashlib.sha256(gz_path.read_bytes()).hexdigest()[:16]
+        db_path = cache_dir / f"phrases-{digest}.sqlite"
+        if not db_path.exists():
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = db_path.with_suffix(f".{id(self)}.tmp")
+            db = sqlite3.connect(tmp)
+            db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
+            with gzip.open(gz_path, "rt", encoding="utf-8") as fh:
+                db.executemany("INSERT OR REPLACE INTO phrases VALUES (?, ?)", (line.rstrip("\n").split("\t", 1) for line in fh))
+            db.commit()
+            db.close()
+            tmp.replace(db_path)
+        self._db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+
+    def get(self, text: str) -> str | None:
+        row = self._db.execute("SELECT en FROM phrases WHERE key = ?", (phrase_key(text),)).fetchone()
+        return row[0] if row else None
+
+
+def match_surface(source: str, translation: str) -> str:
+    """Mirror the sign's surface form: no closing punctuation the sign lacks, capitals for capitals."""
+    if source and source[-1] not in _CLOSING_PUNCT:
+        translation = translation.rstrip(_CLOSING_PUNCT + " ")
+    letters = [c for c in source if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return translation.upper()
+    return translation
+
+
+class LocalTranslator:
+    """A CTranslate2 model with its SentencePiece model(s), loaded once."""
+
+    def __init__(self, model_dir: Path, source_spm: Path, target_spm: Path, options: TranslatorOptions,
+                 phrases: PhraseTable | None = None):
+        try:
+            import ctranslate2
+            import sentencepiece
+        except ImportError as exc:
+            raise RuntimeMissing("translation needs ctranslate2 and sentencepiece: pip install ctranslate2 sentencepiece") from exc
+        self.options = options
+        self.phrases = phrases
+        self._model = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
+                                             inter_threads=1, intra_threads=options.threads)
+        self._src = sentencepiece.SentencePieceProcessor(model_file=str(source_spm))
+        self._tgt = self._src if target_spm == source_spm else sentencepiece.SentencePieceProcessor(model_file=str(target_spm))
+
+    def translate(self, texts: list[str]) -> list[str]:
+        """One raw translation per text (surface form not yet matched); phrase-table hits skip the model."""
+        results: list[str | None] = [self.phrases.get(t) if self.phrases else None for t in texts]
+        todo = [i for i, r in enumerate(results) if r is None]
+        for start in range(0, len(todo), self.options.max_batch):
+            chunk = todo[start : start + self.options.max_batch]
+            tokens = [self._src.encode(texts[i], out_type=str)[: self.options.max_input_tokens] + ["</s>"] for i in chunk]
+            outputs = self._model.translate_batch(
+                tokens, beam_size=self.options.beam_size, max_decoding_length=self.options.max_output_tokens,
+                repetition_penalty=1.1, no_repeat_ngram_size=4,
+            )
+            for i, out in zip(chunk, outputs):
+                results[i] = self._tgt.decode(out.hypotheses[0])
+        return [r or "" for r in results]
+
+
+class TranslationCache:
+    """Normalised text → translation, least recently used entries evicted past ``max_entries``."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, text: str) -> str | None:
+        key = normalise(text)
+        value = self._items.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, text: str, translation: str) -> None:
+        key = normalise(text)
+        self._items[key] = translation
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+
+class Translator:
+    """The router the pipeline calls: cache first, then the on-device model in one batch."""
+
+    def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None):
+        self.options = options or local.options
+        self.local = local
+        self.cache = TranslationCache(self.options.cache_entries)
+
+    def translate(self, texts: list[str]) -> list[Translation]:
+        """One translation per text, in order; texts not in the cache go to the model in one batch."""
+        cached = [self.cache.get(text) for text in texts]
+        missing = list(dict.fromkeys(t for t, c in zip(texts, cached) if c is None))
+        fresh = dict(zip(missing, self.local.translate(missing))) if missing else {}
+        for text, translation in fresh.items():
+            self.cache.put(text, translation)
+        return [
+            Translation(match_surface(t, c), "cache") if c is not None else Translation(match_surface(t, fresh[t]), "local")
+            for t, c in zip(texts, cached)
+        ]

@@ -1,0 +1,157 @@
+"""The model catalog: every model the product knows, shipped or pullable, and where it is installed.
+
+``models/catalog.json`` lists each model's name, kind (``detector``, ``translator``,
+``ocr-language``), languages, format, files with sha256 and size, licence, source and model card.
+Shipped models live in this package; pulled ones under ``$AR_TRANSLATE_HOME/models/NAME`` (default
+``~/.cache/ar-translate``) with a ``manifest.json`` written by ``models pull``.
+
+    python -m models.catalog --refresh   # re-hash the shipped files into catalog.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.errors import ModelNotFound, UnsupportedLanguagePair
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CATALOG_PATH = PACKAGE_DIR / "catalog.json"
+
+
+def user_home() -> Path:
+    """Root of user-installed models and caches: ``$AR_TRANSLATE_HOME`` or ``~/.cache/ar-translate``."""
+    home = os.environ.get("AR_TRANSLATE_HOME")
+    return Path(home) if home else Path.home() / ".cache" / "ar-translate"
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    kind: str  # "detector", "translator" or "ocr-language"
+    format: str  # "tflite", "ctranslate2", "argos", "opus-mt" or "traineddata"
+    languages: list[str] = field(default_factory=list)  # [source, target] for translators
+    shipped: bool = False  # True: inside this package under ``path``
+    path: str = ""  # shipped: folder relative to the package; pulled: set from the manifest
+    files: list[dict] = field(default_factory=list)  # [{"path", "sha256", "size"}], relative to the folder
+    layout: dict = field(default_factory=dict)  # translator roles → files: ct2, source_spm, target_spm, phrases
+    licence: str = ""
+    source: str = ""
+    card: str = ""  # model card, relative to the package
+    url: str = ""  # download address for pullable models
+    sha256: str = ""  # of the download, when pinned
+    size_mb: float = 0.0
+    notes: str = ""
+
+    def folder(self) -> Path:
+        """Where the files of this model are (or would be) installed."""
+        return PACKAGE_DIR / self.path if self.shipped else user_home() / "models" / self.name
+
+    def installed(self) -> bool:
+        folder = self.folder()
+        return folder.is_dir() and (self.shipped or (folder / "manifest.json").is_file())
+
+    def file(self, role: str) -> Path:
+        """The installed file playing ``role`` in ``layout`` (e.g. ``ct2``, ``source_spm``)."""
+        return self.folder() / self.layout.get(role, "")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> list[ModelEntry]:
+    """Catalog entries, with user-pulled models not in the catalog (from their manifests) appended."""
+    entries = [ModelEntry(**raw) for raw in json.loads(path.read_text())["models"]]
+    known = {e.name for e in entries}
+    pulled_root = user_home() / "models"
+    for manifest in sorted(pulled_root.glob("*/manifest.json")) if pulled_root.is_dir() else []:
+        data = json.loads(manifest.read_text())
+        if data.get("name") not in known:
+            entries.append(ModelEntry(**data["entry"]))
+    return entries
+
+
+def find(name: str, entries: list[ModelEntry] | None = None) -> ModelEntry:
+    entries = entries if entries is not None else load_catalog()
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    raise ModelNotFound(f"no model named '{name}' in the catalog; known: {', '.join(e.name for e in entries)}")
+
+
+def require_installed(entry: ModelEntry) -> ModelEntry:
+    if not entry.installed():
+        raise ModelNotFound(f"model '{entry.name}' is not installed; run: ar-translate models pull {entry.name}")
+    return entry
+
+
+def installed_manifest(entry: ModelEntry) -> dict | None:
+    manifest = entry.folder() / "manifest.json"
+    return json.loads(manifest.read_text()) if manifest.is_file() else None
+
+
+def translator_for(source: str, target: str, entries: list[ModelEntry] | None = None) -> ModelEntry:
+    """The installed translator for a pair: a pulled (production) model before the shipped one."""
+    entries = entries if entries is not None else load_catalog()
+    candidates = [e for e in entries if e.kind == "translator" and e.languages == [source, target] and e.installed()]
+    if candidates:
+        return sorted(candidates, key=lambda e: e.shipped)[0]
+    installed = sorted({"→".join(e.languages) for e in entries if e.kind == "translator" and e.installed()})
+    pullable = sorted(e.name for e in entries if e.kind == "translator" and not e.installed())
+    raise UnsupportedLanguagePair(
+        f"no translation model for {source}→{target}; installed: {', '.join(installed) or 'none'}; "
+        f"pull one with 'ar-translate models pull NAME' (catalog: {', '.join(pullable)}) or 'argos-{source}-{target}'"
+    )
+
+
+def verify(entry: ModelEntry) -> list[str]:
+    """Problems found re-hashing an installed model's files (empty when all is well)."""
+    if not entry.installed():
+        return [f"{entry.name}: not installed"]
+    files = entry.files if entry.shipped else (installed_manifest(entry) or {}).get("entry", {}).get("files", [])
+    problems = []
+    for item in files:
+        path = entry.folder() / item["path"]
+        if not path.is_file():
+            problems.append(f"{entry.name}: missing {item['path']}")
+        elif sha256_of(path) != item["sha256"]:
+            problems.append(f"{entry.name}: checksum mismatch for {item['path']}")
+    return problems
+
+
+def refresh(path: Path = CATALOG_PATH) -> None:
+    """Recompute sha256 and size of every shipped file (after a rebuild of a shipped model)."""
+    data = json.loads(path.read_text())
+    for raw in data["models"]:
+        if not raw.get("shipped"):
+            continue
+        folder = PACKAGE_DIR / raw["path"]
+        raw["files"] = [
+            {"path": str(f.relative_to(folder)), "sha256": sha256_of(f), "size": f.stat().st_size}
+            for f in sorted(folder.rglob("*")) if f.is_file() and f.name != "CARD.md" and "__pycache__" not in f.parts
+        ]
+        raw["size_mb"] = round(sum(f["size"] for f in raw["files"]) / 1e6, 2)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refresh", action="store_true", help="re-hash shipped files into catalog.json")
+    args = parser.parse_args()
+    if args.refresh:
+        refresh()
+    for entry in load_catalog():
+        print(f"{entry.name:32} {entry.kind:12} {'shipped' if entry.shipped else 'pull':8} {entry.size_mb:6.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Build the exact-match phrase table: the first translation tier, in front of the model.
+
+Many sign texts are dictionary headwords with several senses (Ausgang → exit / output / ending).
+For each German phrase the table keeps the English sense that recurs most across the dictionary's
+entries: every sub-entry holding the phrase votes for its *first* English synonym (its primary
+sense), twice when the phrase is the sub-entry's own first synonym; ties go to the sense listed
+first in the file. The English infinitive marker is dropped (Ziehen → pull, as on a door).
+All dictionary lines are used (held-out lines included): the test split measures the model alone. Stored as SQLite: a lookup reads a page
+from disk instead of holding ~400k strings in RAM on the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from models.translator.data import DING_PATH, synonyms
+from edge.textnorm import phrase_key
+
+MAX_WORDS = 3  # signs are short; longer phrases are left to the model
+
+
+def build(source: Path, out: Path) -> int:
+    """Write ``out`` (SQLite, table ``phrases(key TEXT PRIMARY KEY, en TEXT)``); returns the row count."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    first_seen: dict[tuple[str, str], int] = {}
+    order = 0
+    with source.open(encoding="utf-8") as fh:
+        for line in fh:
+            if " :: " not in line or line.startswith("#"):
+                continue
+            de_side, en_side = line.rstrip("\n").split(" :: ", 1)
+            de_subs, en_subs = de_side.split(" | "), en_side.split(" | ")
+            if len(de_subs) != len(en_subs):
+                continue
+            for de_sub, en_sub in zip(de_subs, en_subs):
+                en_syn = synonyms(en_sub)
+                if not en_syn:
+                    continue
+                sense = en_syn[0][3:] if en_syn[0].startswith("to ") else en_syn[0]
+                for rank, de in enumerate(synonyms(de_sub)):
+                    key = phrase_key(de)
+                    if not key or len(key.split()) > MAX_WORDS:
+                        continue
+                    counts[key][sense] += 2 if rank == 0 else 1
+                    first_seen.setdefault((key, sense), order)
+                    order += 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
+    rows = ((key, max(c, key=lambda en: (c[en], -first_seen[(key, en)]))) for key, c in counts.items())
+    db.executemany("INSERT INTO phrases VALUES (?, ?)", rows)
+    db.commit()
+    db.execute("VACUUM")
+    n = db.execute("SELECT COUNT(*) FROM phrases").fetchone()[0]
+    db.close()
+    tmp.replace(out)
+    return n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", type=Path, default=DING_PATH)
+    parser.add_argument("--out", type=Path, default=Path("work/translator/phrases.sqlite"))
+    args = parser.parse_args()
+    print(f"{build(args.source, args.out)} phrases → {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

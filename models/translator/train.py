@@ -1,0 +1,226 @@
+"""Train the embedded de→en translator: SentencePiece vocabulary + a small Marian Transformer.
+
+Reproducible (seeded), resumable (``--resume`` picks up ``checkpoint.pt``), and sized to finish
+in about an hour on 2 CPU cores: ``--max-steps`` fixes the schedule, ``--max-minutes`` is a
+safety stop that checkpoints and exits so a later run resumes where it stopped.
+
+The model is a Hugging Face ``MarianMTModel`` so CTranslate2's ``TransformersConverter`` can
+convert it (see ``export.py``). SentencePiece ids: ``<unk>``=0, ``<s>``=1, ``</s>``=2, no pad
+piece; the pad id (also the decoder start id) is one past the last piece.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import sentencepiece as spm
+import torch
+from transformers import MarianConfig, MarianMTModel
+
+MAX_TOKENS = 64  # longer pairs (rare long example sentences) are dropped from training
+
+
+def train_vocab(data_dir: Path, out_dir: Path, vocab_size: int) -> Path:
+    """Train a joint unigram SentencePiece model on both sides of the training data."""
+    model_prefix = out_dir / "spm"
+    if (out_dir / "spm.model").exists():
+        return out_dir / "spm.model"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    joint = out_dir / "spm_corpus.txt"
+    with joint.open("w", encoding="utf-8") as fh:
+        for lang in ("de", "en"):
+            fh.write((data_dir / f"train.{lang}").read_text(encoding="utf-8"))
+    spm.SentencePieceTrainer.train(
+        input=str(joint), model_prefix=str(model_prefix), vocab_size=vocab_size,
+        model_type="unigram", character_coverage=1.0, input_sentence_size=1_000_000,
+        shuffle_input_sentence=True, pad_id=-1, unk_id=0, bos_id=1, eos_id=2, seed_sentencepiece_size=500_000,
+        num_threads=2, minloglevel=2,
+    )
+    joint.unlink()
+    return out_dir / "spm.model"
+
+
+def encode_corpus(sp: spm.SentencePieceProcessor, data_dir: Path, split: str) -> list[tuple[list[int], list[int]]]:
+    """Token ids per pair, ``</s>`` appended on both sides; over-long pairs dropped."""
+    de = (data_dir / f"{split}.de").read_text(encoding="utf-8").splitlines()
+    en = (data_dir / f"{split}.en").read_text(encoding="utf-8").splitlines()
+    if split == "train":
+        # Signs are often set in capitals: teach the model that AUSGANG means Ausgang.
+        rng = random.Random(7)
+        extra = [(s.upper(), t) for s, t in zip(de, en) if rng.random() < 0.08]
+        de += [s for s, _ in extra]
+        en += [t for _, t in extra]
+    src = sp.encode(de)
+    tgt = sp.encode(en)
+    eos = sp.eos_id()
+    return [(s + [eos], t + [eos]) for s, t in zip(src, tgt) if len(s) < MAX_TOKENS and len(t) < MAX_TOKENS]
+
+
+def make_batches(pairs, max_tokens: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches of pair indices holding at most ``max_tokens`` padded tokens per side."""
+    order = sorted(range(len(pairs)), key=lambda i: (max(len(pairs[i][0]), len(pairs[i][1])), rng.random()))
+    batches, batch, longest = [], [], 0
+    for i in order:
+        length = max(len(pairs[i][0]), len(pairs[i][1]))
+        if batch and max(longest, length) * (len(batch) + 1) > max_tokens:
+            batches.append(batch)
+            batch, longest = [], 0
+        batch.append(i)
+        longest = max(longest, length)
+    if batch:
+        batches.append(batch)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(pairs, indices: list[int], pad: int) -> dict[str, torch.Tensor]:
+    src = [pairs[i][0] for i in indices]
+    tgt = [pairs[i][1] for i in indices]
+    s_len, t_len = max(map(len, src)), max(map(len, tgt))
+    input_ids = torch.full((len(src), s_len), pad, dtype=torch.long)
+    labels = torch.full((len(tgt), t_len), -100, dtype=torch.long)
+    decoder_in = torch.full((len(tgt), t_len), pad, dtype=torch.long)
+    for row, (s, t) in enumerate(zip(src, tgt)):
+        input_ids[row, : len(s)] = torch.tensor(s)
+        labels[row, : len(t)] = torch.tensor(t)
+        decoder_in[row, 0] = pad  # decoder start token
+        decoder_in[row, 1 : len(t)] = torch.tensor(t[:-1])
+    return {"input_ids": input_ids, "attention_mask": input_ids.ne(pad), "decoder_input_ids": decoder_in, "labels": labels}
+
+
+def build_model(vocab_pieces: int, args) -> MarianMTModel:
+    pad = vocab_pieces
+    config = MarianConfig(
+        vocab_size=vocab_pieces + 1, decoder_vocab_size=vocab_pieces + 1,
+        d_model=args.d_model, encoder_layers=args.layers, decoder_layers=args.layers,
+        encoder_attention_heads=args.heads, decoder_attention_heads=args.heads,
+        encoder_ffn_dim=args.ffn, decoder_ffn_dim=args.ffn, max_position_embeddings=128,
+        activation_function="swish", dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
+        scale_embedding=True, share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
+        pad_token_id=pad, eos_token_id=2, bos_token_id=1, decoder_start_token_id=pad,
+        forced_eos_token_id=2, num_beams=2, max_length=MAX_TOKENS,
+    )
+    return MarianMTModel(config)
+
+
+def lr_at(step: int, peak: float, warmup: int, max_steps: int) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak at ``max_steps``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def evaluate(model, pairs, pad: int, max_tokens: int) -> float:
+    """Mean token cross-entropy on held-out pairs (no label smoothing)."""
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for batch in make_batches(pairs, max_tokens, random.Random(0)):
+            inputs = collate(pairs, batch, pad)
+            out = model(**inputs)
+            n = int(inputs["labels"].ne(-100).sum())
+            total += float(out.loss) * n
+            count += n
+    model.train()
+    return total / max(1, count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("work/translator/data"))
+    parser.add_argument("--out", type=Path, default=Path("work/translator/run"))
+    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--d-model", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--ffn", type=int, default=1024)
+    parser.add_argument("--batch-tokens", type=int, default=1200, help="padded tokens per side per step")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--max-steps", type=int, default=9000)
+    parser.add_argument("--max-minutes", type=float, default=75.0, help="checkpoint and stop after this long")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size)))
+    pieces = sp.get_piece_size()
+    pad = pieces
+    train_pairs = encode_corpus(sp, args.data, "train")
+    dev_pairs = encode_corpus(sp, args.data, "dev")
+    model = build_model(pieces, args)
+    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
+    step, epoch, cursor = 0, 0, 0
+    ckpt_path = args.out / "checkpoint.pt"
+    if args.resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        step, epoch, cursor = state["step"], state["epoch"], state["cursor"]
+        print(f"resumed at step {step} (epoch {epoch}, batch {cursor})", flush=True)
+    print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(train_pairs)} train pairs", flush=True)
+
+    def save() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor}, tmp)
+        tmp.replace(ckpt_path)
+
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)
+    started = time.monotonic()
+    log = (args.out / "train.log").open("a")
+    running, tokens = 0.0, 0
+    model.train()
+    while step < args.max_steps:
+        batches = make_batches(train_pairs, args.batch_tokens, random.Random(args.seed * 1000 + epoch))
+        while cursor < len(batches) and step < args.max_steps:
+            inputs = collate(train_pairs, batches[cursor], pad)
+            labels = inputs.pop("labels")
+            for group in optim.param_groups:
+                group["lr"] = lr_at(step, args.lr, args.warmup, args.max_steps)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits = model(**inputs).logits
+            loss = loss_fn(logits.float().view(-1, logits.size(-1)), labels.view(-1))
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            step += 1
+            cursor += 1
+            running += float(loss)
+            tokens += int(labels.ne(-100).sum())
+            if step % 100 == 0:
+                minutes = (time.monotonic() - started) / 60
+                msg = f"step {step} loss {running / 100:.3f} lr {optim.param_groups[0]['lr']:.2e} tgt_tok/s {tokens / (minutes * 60):.0f} min {minutes:.1f}"
+                print(msg, flush=True)
+                log.write(msg + "\n")
+                log.flush()
+                running = 0.0
+            if step % 1000 == 0:
+                dev = evaluate(model, dev_pairs, pad, 4000)
+                log.write(f"step {step} dev_ce {dev:.3f}\n")
+                print(f"step {step} dev_ce {dev:.3f}", flush=True)
+                save()
+            if (time.monotonic() - started) / 60 > args.max_minutes:
+                save()
+                print(f"time limit: checkpointed at step {step}; rerun with --resume", flush=True)
+                return
+        if cursor >= len(batches):
+            epoch, cursor = epoch + 1, 0
+    save()
+    model.save_pretrained(args.out / "hf")
+    (args.out / "done.json").write_text(json.dumps({"step": step, "dev_ce": evaluate(model, dev_pairs, pad, 4000)}))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
