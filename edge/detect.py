@@ -2,7 +2,7 @@
 
 The model outputs a per-pixel text probability map at its input size. Post-processing follows DB
 (Differentiable Binarization): threshold → connected contours → minimum-area rotated rectangle →
-score filter → "unclip" (grow by area × ratio / perimeter, as the model was trained to shrink text
+cut-line filter (a text kernel that nearly reaches the frame edge continues outside it) → score filter → "unclip" (grow by area × ratio / perimeter, as the model was trained to shrink text
 kernels) → quad scaled back to original-frame pixels → axis-aligned box with a margin.
 """
 
@@ -19,7 +19,7 @@ from edge.errors import RuntimeMissing
 
 @dataclass
 class DetectorOptions:
-    model: str = "ppocrv4-det-640x480-int8"  # catalog name of the LiteRT detector
+    model: str = "ppocrv4-det-480x352-int8"  # catalog name of the LiteRT detector
     threads: int = 2  # LiteRT (XNNPACK) threads
     pixel_threshold: float = 0.3  # probability above which a map pixel counts as text
     box_threshold: float = 0.55  # minimum mean probability inside a candidate region
@@ -27,6 +27,8 @@ class DetectorOptions:
     min_side_px: float = 3.0  # drop candidates whose short side is smaller, in map pixels
     margin_px: int = 4  # added around each axis-aligned box, in original-frame pixels
     max_candidates: int = 300  # contours considered per frame
+    cut_edge_ratio: float = 0.75  # skip lines whose kernel ends closer to the frame edge than this × its
+    # short side: DB kernels stop short of the border, so such a line continues outside the frame (0 = keep all)
 
 
 @dataclass
@@ -75,6 +77,11 @@ def boxes_from_probability(prob: np.ndarray, frame_size: tuple[int, int], option
         (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
         if min(w, h) < options.min_side_px:
             continue
+        if options.cut_edge_ratio > 0:
+            kernel = cv2.boxPoints(((cx, cy), (w, h), angle))
+            reach = options.cut_edge_ratio * min(w, h)
+            if kernel.min() < reach or kernel[:, 0].max() > map_w - reach or kernel[:, 1].max() > map_h - reach:
+                continue
         x, y, bw, bh = cv2.boundingRect(contour)
         region = np.zeros((bh, bw), np.uint8)
         cv2.fillPoly(region, [contour - [x, y]], 1)

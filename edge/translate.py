@@ -155,3 +155,16 @@ class Translator:
             Translation(match_surface(t, c), "cache") if c is not None else Translation(match_surface(t, fresh[t]), "local")
             for t, c in zip(texts, cached)
         ]
+
+
+def load_translator(options: TranslatorOptions) -> Translator:
+    """The router over the installed model for ``options.source → options.target``."""
+    from models.catalog import translator_for, user_home
+
+    entry = translator_for(options.source, options.target)
+    phrases = None
+    if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
+        phrases = PhraseTable(entry.file("phrases"), user_home() / "cache")
+    local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
+    local.model_name = entry.name
+    return Translator(local, options)

@@ -1,0 +1,174 @@
+"""Frame sources: video files (anything OpenCV decodes), single images, folders of images, cameras.
+
+Every frame is normalised to 8-bit BGR whatever it was (grey, BGRA, 16-bit, float). A video that
+ends before its header's frame count (truncated, corrupt) stops cleanly at the last good frame and
+says so in ``FrameSource.warnings``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.errors import InputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+IMAGE_FOLDER_FPS = 1.0  # nominal frame rate of image folders, for pts_ms
+
+
+@dataclass
+class Frame:
+    index: int  # 0-based position in the input
+    pts_ms: float  # input timestamp
+    image: np.ndarray  # H×W×3 uint8 BGR
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """8-bit, 3-channel BGR from grey, grey+alpha, BGR, BGRA, 16-bit or float images."""
+    if image is None or image.size == 0:
+        raise InputError("empty image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        scale = 255.0 if float(np.nanmax(image)) <= 1.0 else 1.0
+        image = np.clip(np.nan_to_num(image) * scale, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if channels == 2:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def read_image(path: Path) -> np.ndarray:
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise InputError(f"cannot decode image: {path}")
+    return to_bgr(image)
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+@dataclass
+class FrameSource:
+    """An iterable of frames with what is known about the input up front."""
+
+    description: str
+    fps: float
+    frame_count: int | None  # None for cameras
+    frames: Iterator[Frame]
+    warnings: list[str] = field(default_factory=list)
+    is_live: bool = False
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames
+
+
+def open_source(spec: str | Path) -> FrameSource:
+    """Open a camera index ("0"), a video file, an image file or a folder of images."""
+    text = str(spec)
+    if text.isdigit():
+        return _camera(int(text))
+    path = Path(text)
+    if not path.exists():
+        raise InputError(f"no such file or folder: {path}")
+    if path.is_dir():
+        return _folder(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"empty file (0 bytes): {path}")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        image = read_image(path)
+        return FrameSource(f"image {path.name}", IMAGE_FOLDER_FPS, 1, iter([Frame(0, 0.0, image)]))
+    return _video(path)
+
+
+def _folder(path: Path) -> FrameSource:
+    candidates = sorted((p for p in path.iterdir() if p.is_file()), key=_natural_key)
+    images = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        raise InputError(f"no images in folder: {path}")
+    source = FrameSource(f"folder {path.name} ({len(images)} images)", IMAGE_FOLDER_FPS, len(images), iter(()))
+    skipped = [p.name for p in candidates if p.suffix.lower() not in IMAGE_SUFFIXES]
+    if skipped:
+        source.warnings.append(f"skipped {len(skipped)} non-image file(s) in {path.name}: {', '.join(skipped[:5])}")
+
+    def frames() -> Iterator[Frame]:
+        index = 0
+        for image_path in images:
+            try:
+                image = read_image(image_path)
+            except InputError as exc:
+                source.warnings.append(f"skipped undecodable image {image_path.name}: {exc}")
+                continue
+            yield Frame(index, index * 1000.0 / IMAGE_FOLDER_FPS, image)
+            index += 1
+
+    source.frames = frames()
+    return source
+
+
+def _video(path: Path) -> FrameSource:
+    capture = cv2.VideoCapture(str(path))
+    ok, first = capture.read() if capture.isOpened() else (False, None)
+    if not ok or first is None:
+        capture.release()
+        raise InputError(f"not a readable video or image: {path}")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if 0 < fps < 1000 else 30.0
+    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    source = FrameSource(f"video {path.name}", fps, declared if declared > 0 else None, iter(()))
+
+    def frames() -> Iterator[Frame]:
+        index, image = 0, first
+        try:
+            while image is not None:
+                yield Frame(index, index * 1000.0 / fps, to_bgr(image))
+                index += 1
+                ok, image = capture.read()
+                if not ok:
+                    image = None
+        finally:
+            capture.release()
+        if declared > 0 and index < declared:
+            source.warnings.append(
+                f"video ended after {index} of {declared} frames (truncated or corrupt); stopped at the last good frame"
+            )
+
+    source.frames = frames()
+    return source
+
+
+def _camera(index: int) -> FrameSource:
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise InputError(f"cannot open camera {index}")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if 0 < fps < 1000 else 30.0
+
+    def frames() -> Iterator[Frame]:
+        frame_index = 0
+        try:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    return
+                yield Frame(frame_index, capture.get(cv2.CAP_PROP_POS_MSEC) or frame_index * 1000.0 / fps, to_bgr(image))
+                frame_index += 1
+        finally:
+            capture.release()
+
+    return FrameSource(f"camera {index}", fps, None, frames(), is_live=True)

@@ -1,0 +1,121 @@
+"""The ``ar-translate`` command line (also ``python -m edge``).
+
+Exit codes: 0 ok, 2 usage error (bad arguments, unknown language pair), 1 runtime error with a
+one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from edge.errors import ArTranslateError
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from edge.replay import ReplayOptions, print_summary, replay
+
+    options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
+                            output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
+                            offline=args.offline, progress=not args.quiet)
+    print_summary(replay(options), options)
+    return 0
+
+
+def _read_lines(fd: int):
+    """Complete stdin lines, in chunks of whatever has arrived: each chunk is one batch, and no
+    line waits for input that has not been typed yet (a driving program gets an answer per line)."""
+    pending = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending:
+                yield [pending.decode("utf-8", "replace")]
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if lines:
+            yield [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from edge.translate import TranslatorOptions, load_translator
+
+    translator = load_translator(TranslatorOptions(source=args.source, target=args.target, beam_size=args.beam_size))
+    batches = [args.texts] if args.texts else _read_lines(sys.stdin.fileno())
+    for batch in batches:
+        nonempty = [t for t in batch if t.strip()]
+        results = iter(translator.translate(nonempty)) if nonempty else iter(())
+        out = [next(results).text if t.strip() else "" for t in batch]
+        sys.stdout.write("".join(line + "\n" for line in out))
+        sys.stdout.flush()
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from models import commands
+
+    return commands.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ar-translate", description="On-device AR translation of signs in video.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    replay = sub.add_parser("replay", help="run the pipeline over a video file, an image or a folder of images")
+    replay.add_argument("input", help="video file, image file, folder of images, or camera index")
+    replay.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
+    replay.add_argument("--target", default="en", help="language to translate to, default en")
+    replay.add_argument("--offline", action="store_true", help="never open a network socket")
+    replay.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
+    replay.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
+    replay.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
+    replay.add_argument("--max-frames", type=int, help="stop after this many input frames")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.set_defaults(func=_replay)
+
+    translate = sub.add_parser("translate", help="translate texts given as arguments, or one per stdin line")
+    translate.add_argument("texts", nargs="*")
+    translate.add_argument("--source", default="de")
+    translate.add_argument("--target", default="en")
+    translate.add_argument("--beam-size", type=int, default=2)
+    translate.set_defaults(func=_translate)
+
+    models = sub.add_parser("models", help="the model catalog: list, verify, card, pull")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    msub.add_parser("list", help="every model, installed or pullable")
+    verify = msub.add_parser("verify", help="re-hash installed models")
+    verify.add_argument("names", nargs="*")
+    card = msub.add_parser("card", help="print a model card")
+    card.add_argument("name")
+    pull = msub.add_parser("pull", help="download and install a model (needs the network)")
+    pull.add_argument("name", help="catalog name, or argos-SRC-TGT to look up the Argos package index")
+    pull.add_argument("--url", help="download from this address instead of the catalog's")
+    pull.add_argument("--sha256", help="expected sha256 of the download")
+    pull.add_argument("--index", help="Argos package index URL (default: $AR_TRANSLATE_ARGOS_INDEX or Argos')")
+    pull.add_argument("--quiet", action="store_true", help="no progress bar")
+    models.set_defaults(func=_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "max_frames", None) is not None and args.max_frames < 1:
+        print("error: --max-frames must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except ArTranslateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""``ar-translate replay``: run the pipeline over a file or folder and write the sinks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.capture import open_source
+from edge.detect import DetectorOptions, TextDetector
+from edge.ocr import OcrOptions, Recognizer
+from edge.pipeline import STAGES, Pipeline
+from edge.sinks import EventLog, VideoSink
+from edge.translate import TranslatorOptions, load_translator
+from models.catalog import find, require_installed
+
+
+@dataclass
+class ReplayOptions:
+    input: str
+    source: str = "de"
+    target: str = "en"
+    events: Path | None = None
+    output: Path | None = None
+    ocr_only: bool = False
+    max_frames: int | None = None
+    offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
+    progress: bool = True
+
+
+def build_pipeline(source: str, target: str, ocr_only: bool, detector: DetectorOptions | None = None) -> Pipeline:
+    """Load every stage's model once; raises before any frame when something is missing."""
+    detector = detector or DetectorOptions()
+    entry = require_installed(find(detector.model))
+    recognizer = Recognizer(OcrOptions(language=source))
+    translator = None if ocr_only else load_translator(TranslatorOptions(source=source, target=target))
+    return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator)
+
+
+def replay(options: ReplayOptions) -> dict:
+    """Run the replay; returns the summary record (also written as the last event)."""
+    frames = open_source(options.input)
+    events = EventLog(options.events) if options.events else None
+    video = VideoSink(options.output, frames.fps) if options.output else None
+    try:
+        pipeline = build_pipeline(options.source, options.target, options.ocr_only)
+        total = frames.frame_count
+        if options.max_frames is not None and total is not None:
+            total = min(total, options.max_frames)
+        progress = _progress(total, options.progress)
+        for result in pipeline.run(frames, options.max_frames):
+            if events:
+                events.write(result.record())
+            if video:
+                video.write(result.image)
+            progress.update(1)
+        progress.close()
+        summary = pipeline.summary()
+        summary["input"] = frames.description
+        summary["warnings"] = frames.warnings
+        if events:
+            events.write(summary)
+            events.close()
+        if video:
+            video.close()
+        return summary
+    except BaseException:
+        for sink in (events, video):
+            if sink:
+                sink.discard()
+        raise
+
+
+def _progress(total: int | None, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", disable=not enabled or None, file=sys.stderr, dynamic_ncols=True)
+
+
+def print_summary(summary: dict, options: ReplayOptions) -> None:
+    print(f"{summary['input']}: {summary['frames']} frames in {summary['wall_s']:.1f} s "
+          f"({1000 * summary['wall_s'] / max(1, summary['frames']):.0f} ms/frame), peak RSS {summary['peak_rss_mb']:.0f} MB")
+    for stage in STAGES:
+        ms = summary["stage_ms"][stage]
+        if ms:
+            print(f"  {stage:10} p50 {ms['p50']:7.1f} ms   p95 {ms['p95']:7.1f} ms   ({ms['n']} calls)")
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    for label, path in (("events", options.events), ("video", options.output)):
+        if path:
+            print(f"  {label}: {path}")
+    print(json.dumps(summary, ensure_ascii=False))
