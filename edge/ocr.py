@@ -36,7 +36,9 @@ class OcrOptions:
     language: str = "de"  # ISO 639-1 code of the sign text
     engine: str = "auto"  # "tesserocr", "pytesseract" or "auto" (tesserocr when importable)
     line_height_px: int = 40  # crops are rescaled so the line is about this tall
-    min_conf: float = 0.55  # drop lines whose mean word confidence (0–1) is lower
+    min_conf: float = 0.3  # drop lines whose mean word confidence (0–1) is lower; long words read right
+    # often score low because of a stray border glyph, so this floor is low ...
+    min_conf_short: float = 0.6  # ... and this one is for readings of fewer than 4 letters, where garbage lives
     min_letters: int = 2  # drop lines with fewer letters (noise, single glyphs)
     min_letter_ratio: float = 0.5  # letters / non-space characters below this → garbage
     max_crop_width_px: int = 2400  # very long lines are scaled down to this width
@@ -94,16 +96,23 @@ def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_w
 
 
 def clean_crop(grey: np.ndarray, pad_px: int) -> np.ndarray:
-    """Dark text on a light ground, with edge-touching marks removed and a white margin.
+    """Black text on a white ground, edge-touching marks removed, with a white margin.
 
     The sign's ground is the majority class after Otsu, so light-on-dark crops are inverted.
-    Dark components that touch the crop's edge are sign borders, frames or the neighbouring
-    line, never the text (the detector's box leaves room around it): they are painted white.
+    Levels are stretched so the ground becomes white and the ink black: a grey ground beside a
+    white margin would otherwise make Tesseract's own Otsu split grey from white and blacken the
+    whole sign. Dark components that touch the crop's edge are sign borders, frames or the
+    neighbouring line, never the text (the detector's box leaves room around it): painted white.
     """
     _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if np.count_nonzero(binary) < binary.size / 2:
         grey, binary = 255 - grey, 255 - binary
-    count, labels = cv2.connectedComponents((binary == 0).astype(np.uint8), connectivity=8)
+    ink = binary == 0
+    if ink.any() and (~ink).any():
+        ink_level, ground_level = float(np.median(grey[ink])), float(np.median(grey[~ink]))
+        if ground_level - ink_level > 10:
+            grey = np.clip((grey.astype(np.float32) - ink_level) * (255.0 / (ground_level - ink_level)), 0, 255).astype(np.uint8)
+    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
     if count > 1:
         edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
         edge = edge[edge > 0]
@@ -118,7 +127,8 @@ def clean_line(text: str, conf: float, options: OcrOptions) -> LineText | None:
     text = _EDGE_JUNK.sub("", " ".join(text.split()))
     letters = len(_LETTER.findall(text))
     visible = len(text.replace(" ", ""))
-    if letters < options.min_letters or conf < options.min_conf or letters < options.min_letter_ratio * visible:
+    floor = options.min_conf_short if letters < 4 else options.min_conf
+    if letters < options.min_letters or conf < floor or letters < options.min_letter_ratio * visible:
         return None
     return LineText(text, conf)
 
@@ -131,9 +141,16 @@ class _TesserocrEngine:
                                             oem=tesserocr.OEM.LSTM_ONLY)
 
     def read(self, grey: np.ndarray) -> tuple[str, float]:
+        """Single-line mode; when its layout step finds no line, the raw-line mode (no layout) once more."""
+        import tesserocr
+
         grey = np.ascontiguousarray(grey)
-        self._api.SetImageBytes(grey.tobytes(), grey.shape[1], grey.shape[0], 1, grey.shape[1])
-        text = self._api.GetUTF8Text()
+        for psm in (tesserocr.PSM.SINGLE_LINE, tesserocr.PSM.RAW_LINE):
+            self._api.SetPageSegMode(psm)
+            self._api.SetImageBytes(grey.tobytes(), grey.shape[1], grey.shape[0], 1, grey.shape[1])
+            text = self._api.GetUTF8Text()
+            if text.strip():
+                break
         confs = [c for c in self._api.AllWordConfidences() if c >= 0]
         return text, (sum(confs) / len(confs) / 100.0) if confs else 0.0
 
