@@ -159,12 +159,12 @@ class Translator:
 
 def load_translator(options: TranslatorOptions) -> Translator:
     """The router over the installed model for ``options.source → options.target``."""
-    from models.catalog import translator_for, user_home
+    from models.catalog import cache_dir, translator_for
 
     entry = translator_for(options.source, options.target)
     phrases = None
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
-        phrases = PhraseTable(entry.file("phrases"), user_home() / "cache")
+        phrases = PhraseTable(entry.file("phrases"), cache_dir())
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
     local.model_name = entry.name
     return Translator(local, options)

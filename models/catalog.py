@@ -29,6 +29,12 @@ def user_home() -> Path:
     return Path(home) if home else Path.home() / ".cache" / "ar-translate"
 
 
+def cache_dir() -> Path:
+    """Derived data (the phrase table's SQLite copy): ``$AR_TRANSLATE_CACHE`` or ``user_home()/cache``."""
+    cache = os.environ.get("AR_TRANSLATE_CACHE")
+    return Path(cache) if cache else user_home() / "cache"
+
+
 @dataclass
 class ModelEntry:
     name: str
@@ -69,15 +75,16 @@ def sha256_of(path: Path) -> str:
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> list[ModelEntry]:
-    """Catalog entries, with user-pulled models not in the catalog (from their manifests) appended."""
+    """Catalog entries; a pulled model is described by its install manifest (which records the
+    installed layout), and pulled models the catalog does not name are appended."""
     entries = [ModelEntry(**raw) for raw in json.loads(path.read_text())["models"]]
-    known = {e.name for e in entries}
     pulled_root = user_home() / "models"
+    manifests = {}
     for manifest in sorted(pulled_root.glob("*/manifest.json")) if pulled_root.is_dir() else []:
         data = json.loads(manifest.read_text())
-        if data.get("name") not in known:
-            entries.append(ModelEntry(**data["entry"]))
-    return entries
+        manifests[data["name"]] = ModelEntry(**data["entry"])
+    entries = [manifests.pop(e.name) if e.name in manifests and not e.shipped else e for e in entries]
+    return entries + list(manifests.values())
 
 
 def find(name: str, entries: list[ModelEntry] | None = None) -> ModelEntry:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     if command == "card":
         entry = find(args.name)
-        if not entry.card:
+        if not entry.card or not (PACKAGE_DIR / entry.card).is_file():
             raise ModelNotFound(f"model '{entry.name}' has no model card")
         print((PACKAGE_DIR / entry.card).read_text(encoding="utf-8"))
         return 0

@@ -14,11 +14,12 @@ DEMO_GT = ROOT / "edge" / "assets" / "demo_de.gt.json"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch):
-    """Each test gets its own user model dir, so pulls and caches never leak between tests.
-    The phrase-table SQLite is built once per session in a shared cache folder."""
-    home = tmp_path_factory.getbasetemp() / "ar-home"
+def isolated_home(tmp_path, tmp_path_factory, monkeypatch):
+    """Each test gets its own user model dir, so pulls never leak between tests; the phrase
+    table's SQLite copy is built once per session in a shared cache folder."""
+    home = tmp_path / "ar-home"
     monkeypatch.setenv("AR_TRANSLATE_HOME", str(home))
+    monkeypatch.setenv("AR_TRANSLATE_CACHE", str(tmp_path_factory.getbasetemp() / "ar-cache"))
     return home
 
 
@@ -38,12 +39,10 @@ def recognizer():
 
 
 @pytest.fixture(scope="session")
-def translator(tmp_path_factory):
-    import os
-
+def translator():
+    """The shipped de→en model (session-wide: tests that pull models use their own processes)."""
     from edge.translate import TranslatorOptions, load_translator
 
-    os.environ["AR_TRANSLATE_HOME"] = str(tmp_path_factory.getbasetemp() / "ar-home")
     return load_translator(TranslatorOptions(source="de", target="en"))
 
 

@@ -37,7 +37,7 @@ def scores(hypotheses: list[str], references: list[list[str]]) -> dict:
 
 def main() -> None:
     from edge.translate import LocalTranslator, PhraseTable, TranslatorOptions
-    from models.catalog import user_home
+    from models.catalog import cache_dir
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "de-en")
@@ -48,7 +48,7 @@ def main() -> None:
     options = TranslatorOptions(beam_size=args.beam_size)
     spm = args.model / "spm.model"
     plain = LocalTranslator(args.model, spm, spm, options)
-    phrases = PhraseTable(args.model / "phrases.tsv.gz", user_home() / "cache")
+    phrases = PhraseTable(args.model / "phrases.tsv.gz", cache_dir())
     tiered = LocalTranslator(args.model, spm, spm, options, phrases)
     signs = load_sign_texts()
     de = [s for s, _ in signs]

@@ -1,0 +1,177 @@
+"""``models pull`` against a real HTTP server on 127.0.0.1 serving archives built here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from models.catalog import find
+from tests.conftest import ROOT, run_cli
+
+SHIPPED = ROOT / "models" / "de-en"
+ENG_TRAINEDDATA = next(Path("/usr/share/tesseract-ocr").glob("*/tessdata/eng.traineddata"))
+
+
+class Files(BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+    requests: list[tuple[str, str | None]] = []
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.requests.append((self.path, self.headers.get("Range")))
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        if self.headers.get("Range", "").startswith("bytes="):
+            start = int(self.headers["Range"][6:].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    Files.files, Files.requests = {}, []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", Files
+    httpd.shutdown()
+
+
+def argos_package(src: str, tgt: str) -> bytes:
+    """A real Argos-format package around the shipped CTranslate2 model."""
+    buffer = io.BytesIO()
+    top = f"translate-{src}_{tgt}-1_0"
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name in ("model.bin", "config.json", "shared_vocabulary.json"):
+            zf.write(SHIPPED / name, f"{top}/model/{name}")
+        zf.write(SHIPPED / "spm.model", f"{top}/sentencepiece.model")
+        zf.writestr(f"{top}/metadata.json", json.dumps({"package_version": "1.0", "from_code": src, "to_code": tgt}))
+    return buffer.getvalue()
+
+
+def zip_with(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+    return buffer.getvalue()
+
+
+def test_pull_argos_package_then_translate_with_it(server, isolated_home):
+    url, files = server
+    package = argos_package("de", "en")
+    files.files["/de_en.argosmodel"] = package
+    digest = hashlib.sha256(package).hexdigest()
+    result = run_cli("models", "pull", "argos-de-en", "--url", f"{url}/de_en.argosmodel", "--sha256", digest, "--quiet")
+    assert result.returncode == 0, result.stderr
+    installed = isolated_home / "models" / "argos-de-en"
+    assert (installed / "manifest.json").is_file()
+    assert json.loads((installed / "manifest.json").read_text())["download_sha256"] == digest
+    assert not list((isolated_home / "models").glob(".argos-de-en.*"))  # no staging left behind
+    verify = run_cli("models", "verify", "argos-de-en")
+    assert verify.returncode == 0 and "argos-de-en: ok" in verify.stdout
+    listing = run_cli("models", "list")
+    assert "argos-de-en" in listing.stdout and "installed" in listing.stdout
+    # the pulled model now answers for de→en: the same network, but without the shipped phrase table
+    from edge.translate import LocalTranslator, TranslatorOptions
+
+    spm = SHIPPED / "spm.model"
+    expected = LocalTranslator(SHIPPED, spm, spm, TranslatorOptions()).translate(["Bahnsteig"])[0]
+    translated = run_cli("translate", "Bahnsteig")
+    assert translated.returncode == 0 and translated.stdout.strip() == expected
+
+
+def test_pull_from_the_argos_index_installs_a_new_pair(server, isolated_home):
+    url, files = server
+    files.files["/index.json"] = json.dumps([
+        {"from_code": "de", "to_code": "es", "links": [f"{url}/de_es.argosmodel"]},
+        {"from_code": "de", "to_code": "fr", "links": [f"{url}/de_fr.argosmodel"]},
+    ]).encode()
+    files.files["/de_fr.argosmodel"] = argos_package("de", "fr")
+    assert run_cli("translate", "--target", "fr", "Ausgang").returncode == 2
+    result = run_cli("models", "pull", "argos-de-fr", "--index", f"{url}/index.json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert run_cli("translate", "--target", "fr", "Ausgang").returncode == 0
+    assert find("argos-de-fr").languages == ["de", "fr"]
+
+
+def test_interrupted_download_resumes_with_a_range_request(server, isolated_home):
+    url, files = server
+    package = argos_package("de", "en")
+    files.files["/p.argosmodel"] = package
+    part = isolated_home / "downloads" / "argos-de-en.zip.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(package[: len(package) // 2])
+    result = run_cli("models", "pull", "argos-de-en", "--url", f"{url}/p.argosmodel",
+                     "--sha256", hashlib.sha256(package).hexdigest(), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert files.requests == [("/p.argosmodel", f"bytes={len(package) // 2}-")]
+
+
+@pytest.mark.parametrize("case, body, message", [
+    ("corrupt", b"PK\x03\x04 this is not a zip at all" * 10, "corrupt archive"),
+    ("zip-slip", zip_with({"../../escaped.txt": b"owned"}), "escapes the install folder"),
+    ("absolute", zip_with({"/tmp/ar-translate-absolute.txt": b"owned"}), "escapes the install folder"),
+    ("not-argos", zip_with({"pkg/readme.txt": b"hello"}), "not an Argos package"),
+], ids=["corrupt", "zip-slip", "absolute", "not-argos"])
+def test_bad_archives_are_refused_and_nothing_is_installed(server, isolated_home, case, body, message):
+    url, files = server
+    files.files["/bad.zip"] = body
+    result = run_cli("models", "pull", "argos-de-en", "--url", f"{url}/bad.zip", "--quiet")
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (isolated_home / "models" / "argos-de-en").exists()
+    assert not (isolated_home / "models").exists() or not list((isolated_home / "models").iterdir())
+    assert not (isolated_home.parent / "escaped.txt").exists()
+    assert not Path("/tmp/ar-translate-absolute.txt").exists()
+
+
+def test_checksum_mismatch_is_refused_and_the_download_removed(server, isolated_home):
+    url, files = server
+    files.files["/p.argosmodel"] = argos_package("de", "en")
+    result = run_cli("models", "pull", "argos-de-en", "--url", f"{url}/p.argosmodel", "--sha256", "0" * 64, "--quiet")
+    assert result.returncode == 1 and "checksum mismatch" in result.stderr
+    assert not (isolated_home / "models" / "argos-de-en").exists()
+    assert not list((isolated_home / "downloads").iterdir())
+
+
+def test_offline_is_a_clear_one_line_error(isolated_home):
+    result = run_cli("models", "pull", "argos-de-en", "--url", "http://127.0.0.1:9/p.argosmodel", "--quiet")
+    assert result.returncode == 1
+    assert "cannot reach" in result.stderr and "offline" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pull_tesseract_language_then_ocr_in_it(server, isolated_home, tmp_path):
+    url, files = server
+    files.files["/fra.traineddata"] = ENG_TRAINEDDATA.read_bytes()  # any valid traineddata serves the test
+    before = run_cli("replay", str(tmp_path), "--source", "fr", "--ocr-only")
+    assert before.returncode != 0
+    result = run_cli("models", "pull", "tesseract-fra", "--url", f"{url}/fra.traineddata", "--quiet")
+    assert result.returncode == 0, result.stderr
+    from edge.ocr import tesseract_language
+
+    code, folder = tesseract_language("fr")
+    assert code == "fra" and folder == isolated_home / "models" / "tesseract-fra"
+
+
+def test_shipped_models_cannot_be_pulled():
+    result = run_cli("models", "pull", "ding-de-en-int8", "--quiet")
+    assert result.returncode == 1 and "ships with the package" in result.stderr

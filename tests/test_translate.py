@@ -1,0 +1,71 @@
+"""The on-device translator: the real shipped CTranslate2 model, its phrase table, the cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.errors import UnsupportedLanguagePair
+from edge.translate import TranslationCache, TranslatorOptions, load_translator, match_surface
+
+
+@pytest.mark.parametrize("german, english", [
+    ("Notausgang", "emergency exit"),
+    ("Ausgang", "exit"),
+    ("Eingang", "entrance"),
+    ("Rauchen verboten", "no smoking"),
+    ("Außer Betrieb", "out of order"),
+    ("Trinkwasser", "drinking water"),
+])
+def test_common_sign_texts(translator, german, english):
+    (result,) = translator.translate([german])
+    assert result.text.lower() == english
+
+
+def test_sentences_get_english_from_the_model(translator):
+    results = translator.translate(["Der Zug fährt heute nicht.", "Bitte schließen Sie die Tür."])
+    for result in results:
+        assert result.source in ("local", "cache")
+        words = result.text.lower().split()
+        assert len(words) >= 2
+        assert not {"der", "die", "zug", "bitte"} & set(words)
+
+
+def test_a_batch_equals_one_by_one(translator):
+    texts = ["Kein Zutritt für Unbefugte", "Frisch gestrichen", "Bitte warten", "Hunde verboten"]
+    fresh = load_translator(TranslatorOptions())
+    batched = [r.text for r in fresh.translate(texts)]
+    single = [load_translator(TranslatorOptions()).translate([t])[0].text for t in texts]
+    assert batched == single
+
+
+def test_repeated_text_comes_from_the_cache(translator):
+    first = translator.translate(["Fundbüro"])[0]
+    again = translator.translate(["FUNDBÜRO", "fundbüro!"])
+    assert [r.source for r in again] == ["cache", "cache"]
+    assert again[0].text == first.text.upper()
+
+
+def test_giant_text_is_truncated_not_fatal(translator):
+    (result,) = translator.translate(["Achtung " * 400])
+    assert 0 < len(result.text) < 2000
+
+
+def test_cache_is_bounded_lru():
+    cache = TranslationCache(max_entries=2)
+    cache.put("Ausgang", "exit")
+    cache.put("Eingang", "entrance")
+    assert cache.get("ausgang") == "exit"  # touch: Eingang is now the oldest
+    cache.put("Kasse", "checkout")
+    assert len(cache) == 2
+    assert cache.get("Eingang") is None and cache.get("AUSGANG") == "exit"
+
+
+def test_surface_form_follows_the_sign():
+    assert match_surface("NOTAUSGANG", "emergency exit") == "EMERGENCY EXIT"
+    assert match_surface("Rauchen verboten", "No smoking!") == "No smoking"
+    assert match_surface("Rauchen verboten!", "No smoking!") == "No smoking!"
+
+
+def test_unknown_pair_lists_what_is_installed_and_how_to_pull():
+    with pytest.raises(UnsupportedLanguagePair, match=r"de→en.*models pull"):
+        load_translator(TranslatorOptions(source="fr", target="ja"))
