@@ -1,0 +1,100 @@
+"""The model build scripts run for real: data extraction, phrase table, a tiny training run that
+checkpoints and resumes, export to CTranslate2 int8, and the detector conversion to LiteRT."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.signs import SignStyle, sign_photo
+from models.translator.data import DING_PATH, entry_pairs, extract
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
+
+
+@pytest.fixture(scope="module")
+def ding_slice(tmp_path_factory) -> Path:
+    """The first 4,000 entries of the real dictionary, plus the sign headwords used below."""
+    lines = DING_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
+    wanted = [ln for ln in lines if ln.startswith(("Ausgang {m} | Ausgänge", "Notausgang {m}"))]
+    path = tmp_path_factory.mktemp("ding") / "de-en"
+    path.write_text("".join(lines[:4000] + wanted), encoding="utf-8")
+    return path
+
+
+def test_dictionary_lines_align_into_clean_pairs():
+    line = "Ausgang {m} | Ausgänge {pl} | Der Saal hat drei Ausgänge. :: exit | exits | The hall has three exits.\n"
+    assert list(entry_pairs(line)) == [("Ausgang", "exit", 0), ("Ausgänge", "exits", 1),
+                                       ("Der Saal hat drei Ausgänge.", "The hall has three exits.", 2)]
+    synonyms = "Aalleiter {f}; Aaltreppe {f} (Wasserbau) :: eel ladder (water engineering)\n"
+    assert [p[:2] for p in entry_pairs(synonyms)] == [("Aalleiter", "eel ladder"), ("Aaltreppe", "eel ladder")]
+    assert list(entry_pairs("A | B :: only one side\n")) == []  # misaligned sub-entries are skipped
+
+
+def test_extraction_splits_by_entry_without_leaks(ding_slice, tmp_path):
+    counts = extract(ding_slice, tmp_path)
+    assert counts["train"] > 5000 and counts["dev"] > 0 and counts["test"] > 0
+    train = set(zip((tmp_path / "train.de").read_text().splitlines(), (tmp_path / "train.en").read_text().splitlines()))
+    test = set(zip((tmp_path / "test.de").read_text().splitlines(), (tmp_path / "test.en").read_text().splitlines()))
+    assert not train & test
+
+
+def test_phrase_table_picks_the_primary_sense(ding_slice, tmp_path):
+    import sqlite3
+
+    from models.translator.phrases import build
+
+    db_path = tmp_path / "phrases.sqlite"
+    assert build(ding_slice, db_path) > 1000
+    db = sqlite3.connect(db_path)
+    lookup = dict(db.execute("SELECT key, en FROM phrases WHERE key IN ('ausgang', 'notausgang')").fetchall())
+    assert lookup == {"ausgang": "exit", "notausgang": "emergency exit"}
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_path):
+    data, run, out = tmp_path / "data", tmp_path / "run", tmp_path / "ct2"
+    extract(ding_slice, data)
+    tiny = ["--data", str(data), "--out", str(run), "--vocab-size", "600", "--d-model", "32", "--layers", "1",
+            "--heads", "2", "--ffn", "64", "--batch-tokens", "400", "--warmup", "5"]
+    run_module("models.translator.train", *tiny, "--max-steps", "12")
+    first = (run / "checkpoint.pt").stat().st_mtime_ns
+    resumed = run_module("models.translator.train", *tiny, "--max-steps", "20", "--resume")
+    assert "resumed at step 12" in resumed.stdout
+    assert (run / "checkpoint.pt").stat().st_mtime_ns != first
+    run_module("models.translator.export", "--run", str(run), "--out", str(out), "--phrases", str(tmp_path / "none"))
+    assert {p.name for p in out.iterdir()} >= {"model.bin", "config.json", "shared_vocabulary.json", "spm.model"}
+
+    import ctranslate2
+    import sentencepiece
+
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(out / "spm.model"))
+    translator = ctranslate2.Translator(str(out), compute_type="int8")
+    (result,) = translator.translate_batch([sp.encode("Ausgang", out_type=str) + ["</s>"]], max_decoding_length=8)
+    assert all(piece in sp.id_to_piece(list(range(sp.get_piece_size()))) for piece in result.hypotheses[0])
+
+
+def test_detector_conversion_reproduces_the_shipped_model(tmp_path):
+    from edge.detect import TextDetector
+    from edge.track import iou
+    from models.catalog import find
+
+    run_module("models.convert_detector", "--sizes", "320x256", "--out", str(tmp_path))
+    assert {p.name for p in tmp_path.iterdir()} == {f"ppocrv4_det_320x256_{p}.tflite" for p in ("float32", "float16", "int8")}
+    rebuilt = TextDetector(tmp_path / "ppocrv4_det_320x256_int8.tflite")
+    shipped = TextDetector(find("ppocrv4-det-320x256-int8").file("model"))
+    image, _ = sign_photo(["Notausgang", "Bitte warten"], seed=4, styles=[SignStyle(text_px=40)] * 2)
+    a, b = rebuilt.detect(image), shipped.detect(image)
+    assert len(a) == len(b) == 2
+    assert all(iou(x.box, y.box) > 0.9 for x, y in zip(a, b))
+    assert np.allclose(rebuilt.probability_map(image), shipped.probability_map(image), atol=0.05)
