@@ -54,7 +54,8 @@ def sign_accuracy(detector, recognizer, translator) -> dict:
             read_ok += 1
             ours, truth = translator.translate([best, text])
             translated_same += ours.text.lower() == truth.text.lower()
-    return {"signs": total, "read_cer_le_0.1": read_ok / total, "translation_same_as_true_text": translated_same / max(1, read_ok)}
+    return {"signs": total, "read_cer_le_0.1": read_ok / total,
+            "translation_same_as_true_text": translated_same / max(1, read_ok)}
 
 
 def photo_accuracy(detector, recognizer, photos: int = 20) -> dict:

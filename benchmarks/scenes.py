@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.signs import SignStyle, background, degrade, paste_sign, random_style
+from benchmarks.signs import background, degrade, paste_sign, random_style
 from models.translator.evaluate import load_sign_texts
 
 
@@ -52,7 +52,8 @@ def camera_path(options: SceneOptions, world_w: int, rng: np.random.Generator) -
     steps = moving.astype(float)
     x = np.concatenate([[0.0], np.cumsum(steps)[:-1]]) * travel / max(1.0, steps.sum())
     t = np.arange(frames) / options.fps
-    shake = options.shake_px * np.stack([np.sin(t * 7.1 + 1.3) + 0.5 * np.sin(t * 13.7), np.sin(t * 5.3) + 0.5 * np.cos(t * 11.9)])
+    shake = options.shake_px * np.stack([np.sin(t * 7.1 + 1.3) + 0.5 * np.sin(t * 13.7),
+                                         np.sin(t * 5.3) + 0.5 * np.cos(t * 11.9)])
     zoom = 1.0 + 0.12 * (0.5 - 0.5 * np.cos(2 * np.pi * t / max(1.0, options.seconds / 2)))
     return [(float(x[i] + shake[0, i]), float(shake[1, i]), float(zoom[i])) for i in range(frames)]
 

@@ -61,7 +61,8 @@ def render_sign(text: str, font: str, scheme: str, text_px: int) -> tuple[np.nda
     border = max(2, text_px // 12)
     draw.rectangle([border, border, width - 1 - border, height - 1 - border], outline=fg[::-1], width=border // 2 + 1)
     draw.text((pad_x - left, pad_y - top), text, font=face, fill=fg[::-1])
-    corners = np.float32([[pad_x, pad_y], [pad_x + right - left, pad_y], [pad_x + right - left, pad_y + bottom - top], [pad_x, pad_y + bottom - top]])
+    x1, y1 = pad_x + right - left, pad_y + bottom - top
+    corners = np.float32([[pad_x, pad_y], [x1, pad_y], [x1, y1], [pad_x, y1]])
     return cv2.cvtColor(np.asarray(sign), cv2.COLOR_RGB2BGR), corners
 
 

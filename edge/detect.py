@@ -2,7 +2,8 @@
 
 The model outputs a per-pixel text probability map at its input size. Post-processing follows DB
 (Differentiable Binarization): threshold → connected contours → minimum-area rotated rectangle →
-cut-line filter (a text kernel that nearly reaches the frame edge continues outside it) → score filter → "unclip" (grow by area × ratio / perimeter, as the model was trained to shrink text
+cut-line filter (a text kernel that nearly reaches the frame edge continues outside it) → score
+filter → "unclip" (grow by area × ratio / perimeter, as the model was trained to shrink text
 kernels) → quad scaled back to original-frame pixels → axis-aligned box with a margin.
 """
 

@@ -82,7 +82,8 @@ class LocalTranslator:
             import ctranslate2
             import sentencepiece
         except ImportError as exc:
-            raise RuntimeMissing("translation needs ctranslate2 and sentencepiece: pip install ctranslate2 sentencepiece") from exc
+            raise RuntimeMissing("translation needs ctranslate2 and sentencepiece: "
+                                 "pip install ctranslate2 sentencepiece") from exc
         self.options = options
         self.phrases = phrases
         self._model = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",

@@ -15,7 +15,8 @@ def run(args: argparse.Namespace) -> int:
         for entry in load_catalog():
             state = "shipped" if entry.shipped else ("installed" if entry.installed() else "pullable")
             langs = "→".join(entry.languages) if entry.kind == "translator" else ",".join(entry.languages)
-            print(f"{entry.name:30} {entry.kind:12} {langs:8} {entry.format:11} {state:9} {entry.size_mb:6.1f} MB  {entry.licence}")
+            print(f"{entry.name:30} {entry.kind:12} {langs:8} {entry.format:11} {state:9} "
+                  f"{entry.size_mb:6.1f} MB  {entry.licence}")
         return 0
     if command == "verify":
         entries = [find(n) for n in args.names] if args.names else [e for e in load_catalog() if e.installed()]

@@ -58,7 +58,8 @@ def convert(size: str, out_dir: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="+", default=["640x480", "480x352", "320x256"], help="input sizes as WxH, both multiples of 32")
+    parser.add_argument("--sizes", nargs="+", default=["640x480", "480x352", "320x256"],
+                        help="input sizes as WxH, both multiples of 32")
     parser.add_argument("--out", type=Path, default=Path("work/detector"))
     args = parser.parse_args()
     for size in args.sizes:

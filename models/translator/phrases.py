@@ -3,23 +3,30 @@
 Many sign texts are dictionary headwords with several senses (Ausgang → exit / output / ending).
 For each German phrase the table keeps the English sense that recurs most across the dictionary's
 entries: every sub-entry holding the phrase votes for its *first* English synonym (its primary
-sense), twice when the phrase is the sub-entry's own first synonym; ties go to the sense listed
-first in the file. The English infinitive marker is dropped (Ziehen → pull, as on a door).
-All dictionary lines are used (held-out lines included): the test split measures the model alone. Stored as SQLite: a lookup reads a page
-from disk instead of holding ~400k strings in RAM on the device.
+sense), twice when the phrase is the sub-entry's own first synonym, and far more when the entry
+is marked as signage (``(Aufschrift)``, ``(Verkehrsschild)``, ``(displayed notice)`` …: Halteverbot
+→ no waiting). Ties go to the sense listed first in the file. (Breaking ties by how often the
+English string recurs across the dictionary was measured worse on sign texts, chrF 70.0 → 63.8:
+it prefers generic words, Herren → masters, Damen → queens.) The English infinitive marker is
+dropped (Ziehen → pull, as on a door). All dictionary lines are used, held-out ones included: the
+test split measures the model alone. Stored as SQLite: a lookup reads a page from disk instead of
+holding ~400k strings in RAM on the device.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sqlite3
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from models.translator.data import DING_PATH, synonyms
 from edge.textnorm import phrase_key
+from models.translator.data import DING_PATH, synonyms
 
 MAX_WORDS = 3  # signs are short; longer phrases are left to the model
+SIGN_MARKERS = re.compile(r"\((?:Verkehrsschild|Aufschrift|Warnschild|Hinweisschild|displayed notice|traffic sign|road sign)\)")
+SIGN_BONUS = 10  # votes a sense marked as signage is worth
 
 
 def build(source: Path, out: Path) -> int:
@@ -40,11 +47,12 @@ def build(source: Path, out: Path) -> int:
                 if not en_syn:
                     continue
                 sense = en_syn[0][3:] if en_syn[0].startswith("to ") else en_syn[0]
+                bonus = SIGN_BONUS if SIGN_MARKERS.search(de_sub) or SIGN_MARKERS.search(en_sub) else 0
                 for rank, de in enumerate(synonyms(de_sub)):
                     key = phrase_key(de)
                     if not key or len(key.split()) > MAX_WORDS:
                         continue
-                    counts[key][sense] += 2 if rank == 0 else 1
+                    counts[key][sense] += (2 if rank == 0 else 1) + bonus
                     first_seen.setdefault((key, sense), order)
                     order += 1
     out.parent.mkdir(parents=True, exist_ok=True)

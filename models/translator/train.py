@@ -172,7 +172,8 @@ def main() -> None:
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor}, tmp)
+        state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor}
+        torch.save(state, tmp)
         tmp.replace(ckpt_path)
 
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)
@@ -200,7 +201,8 @@ def main() -> None:
             tokens += int(labels.ne(-100).sum())
             if step % 100 == 0:
                 minutes = (time.monotonic() - started) / 60
-                msg = f"step {step} loss {running / 100:.3f} lr {optim.param_groups[0]['lr']:.2e} tgt_tok/s {tokens / (minutes * 60):.0f} min {minutes:.1f}"
+                lr = optim.param_groups[0]["lr"]
+                msg = f"step {step} loss {running / 100:.3f} lr {lr:.2e} tgt_tok/s {tokens / (minutes * 60):.0f} min {minutes:.1f}"
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 log.flush()
