@@ -1,8 +1,9 @@
 """Speed and memory of the shipped models, each measured in a fresh process.
 
 Prints: detector ms/frame per shipped size (640×480 frame in, boxes out), translator ms/phrase at
-batch 1 and batch 8 (sign texts, beam 2), load time of each model, and resident memory (RSS)
-after loading each component on top of the previous ones.
+batch 1 and batch 8 (sign texts, beam 2, model only), OCR ms per line crop for both engines
+(in-process tesserocr and the pytesseract fallback), load time of each, and resident memory (RSS)
+after loading (each row in its own process; the last row loads the whole pipeline).
 
     python -m benchmarks.bench_models [--threads 2] [--repeat 30]
 """
@@ -69,6 +70,23 @@ def child(kind: str, threads: int, repeat: int) -> dict:
         for i in range(0, len(texts) - 7, 8):
             local.translate(texts[i : i + 8])
         out["ms_per_phrase_batch8"] = (time.perf_counter() - t) * 1000 / (len(texts) // 8 * 8)
+    elif kind.startswith("ocr:"):
+        from edge.ocr import OcrOptions
+
+        engine = kind.split(":")[1]
+        start = time.perf_counter()
+        recognizer = Recognizer(OcrOptions(engine=engine))
+        out["load_ms"] = (time.perf_counter() - start) * 1000
+        out["rss_loaded_mb"] = rss_mb()
+        detector = TextDetector(find(DetectorOptions().model).file("model"))
+        image, _ = sign_photo(["Notausgang", "Rauchen verboten", "Bitte warten"], seed=1)
+        quads = [b.quad for b in detector.detect(image)]
+        recognizer.read(image, quads[0])
+        t = time.perf_counter()
+        for _ in range(max(1, repeat // 3)):
+            for quad in quads:
+                recognizer.read(image, quad)
+        out["ms_per_crop"] = (time.perf_counter() - t) * 1000 / (max(1, repeat // 3) * len(quads))
     elif kind == "everything":
         start = time.perf_counter()
         TextDetector(find(DetectorOptions().model).file("model"), DetectorOptions(threads=threads))
@@ -98,6 +116,9 @@ def main() -> None:
     r = measure("translator", args.threads, args.repeat)
     print(f"{'translator de-en':22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} "
           f"{r['ms_per_phrase_batch1']:10.1f} ms/phrase (batch 1), {r['ms_per_phrase_batch8']:.1f} (batch 8)")
+    for engine in ("tesserocr", "pytesseract"):
+        r = measure(f"ocr:{engine}", args.threads, args.repeat)
+        print(f"{'OCR deu ' + engine:22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} {r['ms_per_crop']:22.1f} ms/line")
     r = measure("everything", args.threads, args.repeat)
     print(f"{'whole pipeline':22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f}   "
           f"(imports alone: {r['rss_imports_mb']:.0f} MB; python: {r['rss_start_mb']:.0f} MB)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from edge.errors import RuntimeMissing
 from edge.textnorm import normalise, phrase_key
 
 _CLOSING_PUNCT = "!.?:;"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
@@ -27,7 +29,8 @@ class TranslatorOptions:
     beam_size: int = 2  # CTranslate2 beam width (1 = greedy)
     threads: int = 2  # CTranslate2 intra-op threads
     max_batch: int = 16  # texts per CTranslate2 call
-    max_input_tokens: int = 64  # longer inputs are truncated (giant text on a sign)
+    max_input_tokens: int = 48  # longer texts are split into chunks of at most this many tokens
+    max_chunks: int = 8  # a giant text is translated up to this many chunks, then cut with "…"
     max_output_tokens: int = 96  # decoding stops here
     cache_entries: int = 4096  # LRU bound of the translation cache
     phrase_table: bool = True  # consult the dictionary phrase table before the model
@@ -91,19 +94,33 @@ class LocalTranslator:
         self._src = sentencepiece.SentencePieceProcessor(model_file=str(source_spm))
         self._tgt = self._src if target_spm == source_spm else sentencepiece.SentencePieceProcessor(model_file=str(target_spm))
 
+    def _chunks(self, text: str) -> tuple[list[list[str]], bool]:
+        """Token pieces of ``text`` in chunks the model handles well (sentences, then at most
+        ``max_input_tokens`` pieces each), at most ``max_chunks``; and whether text was cut off."""
+        chunks: list[list[str]] = []
+        limit = self.options.max_input_tokens
+        for sentence in _SENTENCE_END.split(text.strip()):
+            pieces = self._src.encode(sentence, out_type=str)
+            chunks += [pieces[i : i + limit] for i in range(0, len(pieces), limit)]
+        return (chunks[: self.options.max_chunks] or [[]]), len(chunks) > self.options.max_chunks
+
     def translate(self, texts: list[str]) -> list[str]:
-        """One raw translation per text (surface form not yet matched); phrase-table hits skip the model."""
+        """One raw translation per text (surface form not yet matched); phrase-table hits skip the
+        model, long texts are translated chunk by chunk in the same batches."""
         results: list[str | None] = [self.phrases.get(t) if self.phrases else None for t in texts]
-        todo = [i for i, r in enumerate(results) if r is None]
-        for start in range(0, len(todo), self.options.max_batch):
-            chunk = todo[start : start + self.options.max_batch]
-            tokens = [self._src.encode(texts[i], out_type=str)[: self.options.max_input_tokens] + ["</s>"] for i in chunk]
-            outputs = self._model.translate_batch(
-                tokens, beam_size=self.options.beam_size, max_decoding_length=self.options.max_output_tokens,
-                repetition_penalty=1.1, no_repeat_ngram_size=4,
+        split = {i: self._chunks(texts[i]) for i, r in enumerate(results) if r is None}
+        jobs = [(i, chunk) for i, (chunks, _) in split.items() for chunk in chunks]
+        outputs: dict[int, list[str]] = {}
+        for start in range(0, len(jobs), self.options.max_batch):
+            batch = jobs[start : start + self.options.max_batch]
+            hypotheses = self._model.translate_batch(
+                [chunk + ["</s>"] for _, chunk in batch], beam_size=self.options.beam_size,
+                max_decoding_length=self.options.max_output_tokens, repetition_penalty=1.1, no_repeat_ngram_size=4,
             )
-            for i, out in zip(chunk, outputs):
-                results[i] = self._tgt.decode(out.hypotheses[0])
+            for (i, _), out in zip(batch, hypotheses):
+                outputs.setdefault(i, []).append(self._tgt.decode(out.hypotheses[0]))
+        for i, parts in outputs.items():
+            results[i] = " ".join(p for p in parts if p) + (" …" if split[i][1] else "")
         return [r or "" for r in results]
 
 

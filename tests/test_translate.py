@@ -45,9 +45,11 @@ def test_repeated_text_comes_from_the_cache(translator):
     assert again[0].text == first.text.upper()
 
 
-def test_giant_text_is_truncated_not_fatal(translator):
+def test_giant_text_is_translated_in_bounded_chunks_and_marked_cut(translator):
     (result,) = translator.translate(["Achtung " * 400])
-    assert 0 < len(result.text) < 2000
+    assert result.text.endswith("…") and 10 < len(result.text) < 3000
+    (notice,) = translator.translate(["Der Zug fährt heute nicht. Bitte benutzen Sie den Bus."])
+    assert not notice.text.endswith("…") and len(notice.text.split()) >= 4
 
 
 def test_cache_is_bounded_lru():

@@ -202,7 +202,8 @@ def main() -> None:
             if step % 100 == 0:
                 minutes = (time.monotonic() - started) / 60
                 lr = optim.param_groups[0]["lr"]
-                msg = f"step {step} loss {running / 100:.3f} lr {lr:.2e} tgt_tok/s {tokens / (minutes * 60):.0f} min {minutes:.1f}"
+                speed = tokens / (minutes * 60)
+                msg = f"step {step} loss {running / 100:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 log.flush()
