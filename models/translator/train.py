@@ -7,6 +7,11 @@ safety stop that checkpoints and exits so a later run resumes where it stopped.
 The model is a Hugging Face ``MarianMTModel`` so CTranslate2's ``TransformersConverter`` can
 convert it (see ``export.py``). SentencePiece ids: ``<unk>``=0, ``<s>``=1, ``</s>``=2, no pad
 piece; the pad id (also the decoder start id) is one past the last piece.
+
+The pad embedding row is held at zero after every step. CTranslate2 runs Marian decoders from a
+zero start embedding, as Marian does; with tied embeddings the output projection's gradient would
+otherwise move that row, and the converted model would decode differently from the trained one
+(measured: "das Haus" → "the house" in PyTorch, "of the house" in CTranslate2).
 """
 
 from __future__ import annotations
@@ -108,6 +113,12 @@ def build_model(vocab_pieces: int, args) -> MarianMTModel:
     return MarianMTModel(config)
 
 
+def zero_pad_row(model: MarianMTModel) -> None:
+    """Keep the decoder start (= pad) embedding at zero, as CTranslate2 assumes for Marian."""
+    with torch.no_grad():
+        model.get_input_embeddings().weight[model.config.pad_token_id].zero_()
+
+
 def lr_at(step: int, peak: float, warmup: int, max_steps: int) -> float:
     """Linear warm-up, then cosine decay to 5 % of the peak at ``max_steps``."""
     if step < warmup:
@@ -168,11 +179,14 @@ def main() -> None:
         optim.load_state_dict(state["optim"])
         step, epoch, cursor = state["step"], state["epoch"], state["cursor"]
         print(f"resumed at step {step} (epoch {epoch}, batch {cursor})", flush=True)
+    zero_pad_row(model)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(train_pairs)} train pairs", flush=True)
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
-        state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor}
+        arch = {"d_model": args.d_model, "layers": args.layers, "heads": args.heads, "ffn": args.ffn}
+        state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor,
+                 "arch": arch}
         torch.save(state, tmp)
         tmp.replace(ckpt_path)
 
@@ -195,6 +209,7 @@ def main() -> None:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
+            zero_pad_row(model)
             step += 1
             cursor += 1
             running += float(loss)
