@@ -212,7 +212,7 @@ def main() -> None:
             zero_pad_row(model)
             step += 1
             cursor += 1
-            running += float(loss)
+            running += loss.item()
             tokens += int(labels.ne(-100).sum())
             if step % 100 == 0:
                 minutes = (time.monotonic() - started) / 60
