@@ -160,16 +160,24 @@ def test_offline_is_a_clear_one_line_error(isolated_home):
 
 
 def test_pull_tesseract_language_then_ocr_in_it(server, isolated_home, tmp_path):
+    import cv2
+
+    from benchmarks.signs import SignStyle, sign_photo
+
     url, files = server
     files.files["/fra.traineddata"] = ENG_TRAINEDDATA.read_bytes()  # any valid traineddata serves the test
-    before = run_cli("replay", str(tmp_path), "--source", "fr", "--ocr-only")
-    assert before.returncode != 0
+    image, _ = sign_photo(["Sortie de secours"], seed=2, styles=[SignStyle(text_px=40)])
+    picture = tmp_path / "sign.png"
+    cv2.imwrite(str(picture), image)
+    before = run_cli("replay", str(picture), "--source", "fr", "--ocr-only")
+    assert before.returncode == 2 and "no Tesseract data for language 'fr'" in before.stderr
     result = run_cli("models", "pull", "tesseract-fra", "--url", f"{url}/fra.traineddata", "--quiet")
     assert result.returncode == 0, result.stderr
-    from edge.ocr import tesseract_language
-
-    code, folder = tesseract_language("fr")
-    assert code == "fra" and folder == isolated_home / "models" / "tesseract-fra"
+    events = tmp_path / "e.jsonl"
+    after = run_cli("replay", str(picture), "--source", "fr", "--ocr-only", "--events", str(events))
+    assert after.returncode == 0, after.stderr
+    frame = json.loads(events.read_text().splitlines()[0])
+    assert [r["text"] for r in frame["regions"]] == ["Sortie de secours"]
 
 
 def test_shipped_models_cannot_be_pulled():
