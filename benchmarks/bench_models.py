@@ -56,7 +56,7 @@ def child(kind: str, threads: int, repeat: int) -> dict:
         out["ms_per_frame"] = float(np.median(times))
     elif kind == "translator":
         start = time.perf_counter()
-        translator = load_translator(TranslatorOptions(threads=threads, phrase_table=False))
+        translator = load_translator(TranslatorOptions(phrase_table=False))
         out["load_ms"] = (time.perf_counter() - start) * 1000
         out["rss_loaded_mb"] = rss_mb()
         texts = [de for de, _ in load_sign_texts()]
@@ -90,7 +90,7 @@ def child(kind: str, threads: int, repeat: int) -> dict:
     elif kind == "everything":
         start = time.perf_counter()
         TextDetector(find(DetectorOptions().model).file("model"), DetectorOptions(threads=threads))
-        load_translator(TranslatorOptions(threads=threads))
+        load_translator(TranslatorOptions())
         Recognizer()
         out["load_ms"] = (time.perf_counter() - start) * 1000
         out["rss_loaded_mb"] = rss_mb()
@@ -105,7 +105,7 @@ def measure(kind: str, threads: int, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="LiteRT threads of the detector")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     print(f"threads={args.threads}")

@@ -58,14 +58,14 @@ def export_phrases(sqlite_path: Path, out: Path) -> None:
     db.close()
 
 
-def export(run: Path, out: Path, phrases: Path | None) -> None:
+def export(run: Path, out: Path, phrases: Path | None, quantization: str = "int8") -> None:
     import ctranslate2
 
     with tempfile.TemporaryDirectory() as tmp:
         hf_dir = Path(tmp) / "hf"
         to_huggingface(run, hf_dir)
         staging = Path(tmp) / "ct2"
-        ctranslate2.converters.TransformersConverter(str(hf_dir)).convert(str(staging), quantization="int8")
+        ctranslate2.converters.TransformersConverter(str(hf_dir)).convert(str(staging), quantization=quantization)
         shutil.copyfile(run / "spm.model", staging / "spm.model")
         if phrases:
             export_phrases(phrases, staging / "phrases.tsv.gz")
@@ -79,8 +79,10 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("work/translator/run"))
     parser.add_argument("--out", type=Path, default=Path("models/de-en"))
     parser.add_argument("--phrases", type=Path, default=Path("work/translator/phrases.sqlite"))
+    parser.add_argument("--quantization", default="int8", choices=["int8", "float32"],
+                        help="weights of the CTranslate2 model (float32 to check the conversion exactly)")
     args = parser.parse_args()
-    export(args.run, args.out, args.phrases if args.phrases.exists() else None)
+    export(args.run, args.out, args.phrases if args.phrases.exists() else None, args.quantization)
     for item in sorted(args.out.iterdir()):
         print(f"{item}  {item.stat().st_size / 1e6:.2f} MB")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -113,6 +114,18 @@ def build_model(vocab_pieces: int, args) -> MarianMTModel:
     return MarianMTModel(config)
 
 
+def torch_threads(requested: int) -> int:
+    """Set torch's CPU threads, never above ``OMP_THREAD_LIMIT``: torch asked for more threads than
+    OpenMP may start computes wrong numbers (NaN weights in training, seen with a limit of 1 and 2
+    threads; ``import edge`` sets that limit for Tesseract)."""
+    limit = int(os.environ.get("OMP_THREAD_LIMIT") or requested)
+    threads = max(1, min(requested, limit, torch.get_num_threads() if requested <= 0 else requested))
+    if threads < requested:
+        print(f"OMP_THREAD_LIMIT={limit}: torch uses {threads} thread(s) instead of {requested}", flush=True)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def zero_pad_row(model: MarianMTModel) -> None:
     """Keep the decoder start (= pad) embedding at zero, as CTranslate2 assumes for Marian."""
     with torch.no_grad():
@@ -161,7 +174,7 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
+    args.threads = torch_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size)))
@@ -205,6 +218,8 @@ def main() -> None:
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 logits = model(**inputs).logits
             loss = loss_fn(logits.float().view(-1, logits.size(-1)), labels.view(-1))
+            if not torch.isfinite(loss):
+                raise SystemExit(f"error: loss is {float(loss)} at step {step}; the last good checkpoint is kept")
             optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
