@@ -42,9 +42,7 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     channels = image.shape[2]
-    if channels == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
-    if channels == 2:
+    if channels in (1, 2):  # grey, or grey + alpha
         return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
     if channels == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)

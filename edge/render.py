@@ -81,7 +81,7 @@ def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOpti
         if not item.translated:
             if options.draw_untranslated:
                 cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), (0, 200, 255), 1)
-                _draw_text(out, [item.text], (x, max(0, y - 16)), options.min_font_px + 2, (0, 200, 255), None)
+                _draw_text(out, [item.text], (x, max(0, y - 16)), options.min_font_px + 2, (0, 200, 255))
             continue
         ground, ink = sign_colours(frame[y : y + h, x : x + w])
         lines, size = layout(item.text, w, h, options)
@@ -94,12 +94,11 @@ def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOpti
         cv2.rectangle(out, (px0, py0), (px1 - 1, py1 - 1), ground, -1)
         tx = px0 + (px1 - px0 - block_w) // 2 + 2
         ty = py0 + (py1 - py0 - block_h) // 2
-        _draw_text(out, lines, (tx, ty), size, ink, (px1 - px0, py1 - py0))
+        _draw_text(out, lines, (tx, ty), size, ink)
     return out
 
 
-def _draw_text(img: np.ndarray, lines: list[str], origin: tuple[int, int], size: int, colour: tuple[int, int, int],
-               _extent: tuple[int, int] | None) -> None:
+def _draw_text(img: np.ndarray, lines: list[str], origin: tuple[int, int], size: int, colour: tuple[int, int, int]) -> None:
     """Draw lines with Pillow on the patch they cover only (cheaper than converting the frame)."""
     face = font(size)
     width = int(max(face.getlength(s) for s in lines)) + 4

@@ -185,5 +185,4 @@ def load_translator(options: TranslatorOptions) -> Translator:
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
         phrases = PhraseTable(entry.file("phrases"), cache_dir())
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
-    local.model_name = entry.name
     return Translator(local, options)

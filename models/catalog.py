@@ -152,12 +152,11 @@ def refresh(path: Path = CATALOG_PATH) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--refresh", action="store_true", help="re-hash shipped files into catalog.json")
-    args = parser.parse_args()
-    if args.refresh:
-        refresh()
-    for entry in load_catalog():
-        print(f"{entry.name:32} {entry.kind:12} {'shipped' if entry.shipped else 'pull':8} {entry.size_mb:6.1f} MB")
+    parser.add_argument("--refresh", action="store_true", required=True, help="re-hash shipped files into catalog.json")
+    parser.parse_args()
+    refresh()
+    shipped = [e for e in load_catalog() if e.shipped]
+    print(f"re-hashed {sum(len(e.files) for e in shipped)} files of {len(shipped)} shipped models into {CATALOG_PATH}")
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if command == "verify":
         entries = [find(n) for n in args.names] if args.names else [e for e in load_catalog() if e.installed()]
-        problems = [p for e in entries for p in verify(e)]
+        failed = False
         for entry in entries:
-            print(f"{entry.name}: {'ok' if not verify(entry) else 'FAILED'}")
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 1 if problems else 0
+            problems = verify(entry)
+            print(f"{entry.name}: {'FAILED' if problems else 'ok'}")
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            failed = failed or bool(problems)
+        return 1 if failed else 0
     if command == "card":
         entry = find(args.name)
         if not entry.card or not (PACKAGE_DIR / entry.card).is_file():

@@ -12,7 +12,6 @@ paths, ``..`` or links are refused (zip-slip).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -197,7 +196,3 @@ def pull(name: str, url: str | None = None, sha256: str | None = None, index: st
         raise
     archive.unlink()
     return entry
-
-
-def content_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
