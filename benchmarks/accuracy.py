@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.metrics import cer
-from benchmarks.signs import FONTS, SCHEMES, SignStyle, background, degrade, sign_photo
+from benchmarks.signs import FONTS, SCHEMES, SignStyle, sign_photo, text_free_scene
 from models.translator.evaluate import load_sign_texts
 
 DEMO_GT = Path(__file__).resolve().parents[1] / "edge" / "assets" / "demo_de.gt.json"
@@ -70,8 +70,7 @@ def photo_accuracy(detector, recognizer, photos: int = 20) -> dict:
             found += any(cer(t, sign.text) <= 0.1 for t in lines)
     false_regions = 0
     for seed in range(photos):
-        rng = np.random.default_rng(4000 + seed)
-        false_regions += len(read_lines(detector, recognizer, degrade(background(640, 480, rng), rng, 0.6, 4)))
+        false_regions += len(read_lines(detector, recognizer, text_free_scene(4000 + seed)))
     return {"photo_signs": total, "photo_signs_found": found / total, "text_free_photos": photos,
             "regions_on_text_free_photos": false_regions}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.signs import background, degrade, random_style, sign_photo
+from benchmarks.signs import random_style, sign_photo, text_free_scene
 from edge.detect import DetectorOptions, TextDetector
 from edge.track import iou
 from models.translator.evaluate import load_sign_texts
@@ -35,8 +35,7 @@ def photos(count: int, text_px: tuple[int, int] = (26, 44)) -> list[tuple[np.nda
 
 
 def blank_scenes(count: int) -> list[np.ndarray]:
-    rngs = [np.random.default_rng(5000 + i) for i in range(count)]
-    return [degrade(background(640, 480, rng), rng, blur_px=0.6, noise_sigma=4) for rng in rngs]
+    return [text_free_scene(5000 + i) for i in range(count)]
 
 
 def recall(detector: TextDetector, scenes, times: list[float] | None = None) -> float:
@@ -73,7 +72,7 @@ def main() -> None:
     for folder in args.models:
         for model in sorted(folder.rglob("*.tflite")):
             r = measure(model, scenes, small, blanks, args.threads)
-            print(f"| {r['model']} | {r['input']} | {r['ms_p50']:.1f} | {r['recall']:.3f} | {r['small_recall']:.3f} | "
+            print(f"| {model.relative_to(folder)} | {r['input']} | {r['ms_p50']:.1f} | {r['recall']:.3f} | {r['small_recall']:.3f} | "
                   f"{r['false_boxes']} | {r['mb']:.2f} |")
 
 

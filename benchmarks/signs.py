@@ -85,6 +85,12 @@ def background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def text_free_scene(seed: int, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A camera picture of a street with no text at all (windows, poles, blur and noise)."""
+    rng = np.random.default_rng(seed)
+    return degrade(background(size[0], size[1], rng), rng, blur_px=0.6, noise_sigma=4)
+
+
 def warp_matrix(sign_shape: tuple[int, int], style: SignStyle, at: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """Homography from sign pixels to scene pixels: scale, rotate about the centre, jitter corners."""
     h, w = sign_shape

@@ -137,15 +137,14 @@ class _TesserocrEngine:
     def __init__(self, code: str, tessdata: Path):
         import tesserocr
 
+        self._modes = (tesserocr.PSM.SINGLE_LINE, tesserocr.PSM.RAW_LINE)
         self._api = tesserocr.PyTessBaseAPI(path=str(tessdata) + os.sep, lang=code, psm=tesserocr.PSM.SINGLE_LINE,
                                             oem=tesserocr.OEM.LSTM_ONLY)
 
     def read(self, grey: np.ndarray) -> tuple[str, float]:
         """Single-line mode; when its layout step finds no line, the raw-line mode (no layout) once more."""
-        import tesserocr
-
         grey = np.ascontiguousarray(grey)
-        for psm in (tesserocr.PSM.SINGLE_LINE, tesserocr.PSM.RAW_LINE):
+        for psm in self._modes:
             self._api.SetPageSegMode(psm)
             self._api.SetImageBytes(grey.tobytes(), grey.shape[1], grey.shape[0], 1, grey.shape[1])
             text = self._api.GetUTF8Text()

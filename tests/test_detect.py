@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.signs import SignStyle, background, degrade, sign_photo
+from benchmarks.signs import SignStyle, sign_photo, text_free_scene
 from edge.detect import DetectorOptions, TextDetector, boxes_from_probability
 from edge.track import iou
 from models.catalog import find
@@ -26,8 +26,7 @@ def test_no_readable_region_on_text_free_scenes(detector, recognizer):
     """The detector may propose a window or pole now and then; none of them reads as text."""
     proposals = 0
     for seed in range(5):
-        rng = np.random.default_rng(seed)
-        scene = degrade(background(640, 480, rng), rng, blur_px=0.6, noise_sigma=4)
+        scene = text_free_scene(seed)
         boxes = detector.detect(scene)
         proposals += len(boxes)
         assert [recognizer.read(scene, b.quad) for b in boxes] == [None] * len(boxes)

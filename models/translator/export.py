@@ -29,13 +29,7 @@ def to_huggingface(run: Path, hf_dir: Path) -> None:
     sp = spm.SentencePieceProcessor(model_file=str(run / "spm.model"))
     pieces = sp.get_piece_size()
     weights = state["model"]
-    # checkpoints record their architecture; the first run's did not, and used 4 heads
-    arch = state.get("arch") or {
-        "d_model": weights["model.shared.weight"].shape[1], "heads": 4,
-        "layers": sum(1 for k in weights if k.startswith("model.encoder.layers.") and k.endswith(".fc1.weight")),
-        "ffn": weights["model.encoder.layers.0.fc1.weight"].shape[0],
-    }
-    model = build_model(pieces, argparse.Namespace(**arch))
+    model = build_model(pieces, argparse.Namespace(**state["arch"]))
     model.load_state_dict(weights)
     zero_pad_row(model)  # CTranslate2 starts Marian decoders from a zero embedding
     model.save_pretrained(hf_dir)

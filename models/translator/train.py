@@ -119,7 +119,7 @@ def torch_threads(requested: int) -> int:
     OpenMP may start computes wrong numbers (NaN weights in training, seen with a limit of 1 and 2
     threads; ``import edge`` sets that limit for Tesseract)."""
     limit = int(os.environ.get("OMP_THREAD_LIMIT") or requested)
-    threads = max(1, min(requested, limit, torch.get_num_threads() if requested <= 0 else requested))
+    threads = max(1, min(requested, limit))
     if threads < requested:
         print(f"OMP_THREAD_LIMIT={limit}: torch uses {threads} thread(s) instead of {requested}", flush=True)
     torch.set_num_threads(threads)
