@@ -72,7 +72,8 @@ def main() -> None:
     for folder in args.models:
         for model in sorted(folder.rglob("*.tflite")):
             r = measure(model, scenes, small, blanks, args.threads)
-            print(f"| {model.relative_to(folder)} | {r['input']} | {r['ms_p50']:.1f} | {r['recall']:.3f} | {r['small_recall']:.3f} | "
+            print(f"| {model.relative_to(folder)} | {r['input']} | {r['ms_p50']:.1f} | {r['recall']:.3f} | "
+                  f"{r['small_recall']:.3f} | "
                   f"{r['false_boxes']} | {r['mb']:.2f} |")
 
 
