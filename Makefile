@@ -7,7 +7,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libtesseract-d
   fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en
 STAMP := .make
 
-.PHONY: demo test deps deps-test deps-build lint clean
+.PHONY: demo test bench deps deps-test deps-build lint clean
 
 $(STAMP)/apt:
 	@mkdir -p $(STAMP)
@@ -37,6 +37,10 @@ demo: deps
 	@mkdir -p out
 	$(PY) -m edge replay edge/assets/demo_de.mp4 --source de --target en --offline \
 	  --events out/demo.events.jsonl --output out/demo.mp4
+
+# Not one of the two commands: regenerates the README's end-to-end results table (~6 min).
+bench: deps-test
+	$(PY) -m benchmarks.readme_table
 
 lint: deps-test
 	$(PY) -m ruff check edge models benchmarks cloud_fallback tests

@@ -1,25 +1,28 @@
 """Scenario generator: seeded "walk past signs" videos with per-frame ground truth.
 
 The camera pans along a wide procedural street holding German signs (every font and colour
-scheme, rotation, perspective), pausing in front of some (static stretches), with hand shake,
-a slow zoom (walking towards the signs), motion blur while moving, lighting drift and sensor
-noise, and stretches with no text. Output: ``NAME.mp4`` and ``NAME.gt.json``::
+scheme, rotation, perspective), pausing in front of some (static stretches), with hand shake, a
+slow zoom (walking towards the signs), motion blur while moving, lighting drift and sensor noise.
+Optional knobs add sign posts holding two signs at once, wide text-free stretches, passers-by
+that partly hide a sign, and a still camera. Output: ``NAME.mp4`` and ``NAME.gt.json``::
 
     {"fps": 15, "source": "de", "target": "en",
      "segments": [{"text": "Notausgang", "refs": ["emergency exit"], "first_frame": 0, "last_frame": 44}],
      "frames": [{"frame": 0, "regions": [{"text": "Notausgang", "box": [x, y, w, h]}]}]}
 
-A sign is in a frame's ground truth when its whole text box is inside the frame; a segment is one
-unbroken span of such frames.
+A sign is in a frame's ground truth when its whole text box is inside the frame and less than half
+of it is hidden by a passer-by (a partly hidden sign's region says ``"occluded": fraction``); a
+segment is one unbroken span of such frames lasting at least half a second.
 
-    python -m benchmarks.scenes --out edge/assets/demo_de --seconds 20 --seed 7
+    python -m benchmarks.scenes --preset standard --out work/bench/standard    # the README's scenario
+    python -m benchmarks.scenes --out edge/assets/demo_de --seconds 20 --seed 7  # the bundled demo
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -28,6 +31,26 @@ import numpy as np
 from benchmarks.signs import background, degrade, paste_sign, random_style
 from models.translator.evaluate import load_sign_texts
 
+HIDDEN_SHARE = 0.5  # a sign more hidden than this is not visible (not in the ground truth)
+MIN_SEGMENT_S = 0.5  # a sign seen for less than this (a flash between two passers-by) is not a segment
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    shake_px: float  # hand-shake amplitude
+    noise_sigma: float  # sensor noise, grey levels
+    blur_px: float  # lens blur sigma
+    motion_blur: float  # motion-blur length per px of camera travel per frame
+    text_px: tuple[int, int]  # cap height range of sign text in the world, px
+    light: float  # amplitude of the lighting drift (gain 1 ± light)
+
+
+DIFFICULTY = {
+    "easy": Difficulty(shake_px=1.0, noise_sigma=2.0, blur_px=0.3, motion_blur=0.5, text_px=(34, 50), light=0.08),
+    "normal": Difficulty(shake_px=2.0, noise_sigma=3.0, blur_px=0.4, motion_blur=0.8, text_px=(28, 46), light=0.15),
+    "hard": Difficulty(shake_px=4.0, noise_sigma=6.0, blur_px=0.8, motion_blur=1.2, text_px=(20, 36), light=0.3),
+}
+
 
 @dataclass
 class SceneOptions:
@@ -35,52 +58,131 @@ class SceneOptions:
     height: int = 480  # frame height, px
     fps: float = 15.0
     seconds: float = 20.0
-    signs: int = 8  # signs along the street
+    signs: int = 8  # sign posts along the street
     seed: int = 7
-    text_px: tuple[int, int] = (28, 46)  # cap height range of sign text in the world, px
-    shake_px: float = 2.0  # hand-shake amplitude
-    noise_sigma: float = 3.0  # sensor noise
+    difficulty: str = "normal"  # easy | normal | hard: shake, noise, blur, text size, lighting
     pause_share: float = 0.3  # share of the time the camera stands still
+    pair_share: float = 0.0  # share of posts holding a second sign (two signs in view at once)
+    gap_share: float = 0.0  # share of the spaces between posts that are wide text-free stretches
+    passers_by: int = 0  # people walking through the picture, partly hiding what is behind them
+    still: bool = False  # the camera stays in front of the first post (hand shake only)
 
 
-def camera_path(options: SceneOptions, world_w: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
+PRESETS = {
+    # The README's standard scenario: 45 s at 640×480, 15 fps, everything the issue lists.
+    "standard": SceneOptions(seconds=45, signs=12, seed=11, pair_share=0.3, gap_share=0.25, passers_by=4),
+    # A camera held still in front of a post with two signs for 30 s (the idle-CPU benchmark).
+    "still": SceneOptions(seconds=30, signs=1, seed=3, difficulty="easy", pair_share=1.0, still=True),
+}
+
+
+def camera_path(options: SceneOptions, world_w: int, rng: np.random.Generator,
+                still_x: float = 0.0) -> list[tuple[float, float, float]]:
     """(x offset, y offset, zoom) per frame: pans with pauses, shake and a slow zoom cycle."""
     frames = int(round(options.seconds * options.fps))
+    shake_px = DIFFICULTY[options.difficulty].shake_px
+    t = np.arange(frames) / options.fps
+    shake = shake_px * np.stack([np.sin(t * 7.1 + 1.3) + 0.5 * np.sin(t * 13.7),
+                                 np.sin(t * 5.3) + 0.5 * np.cos(t * 11.9)])
+    if options.still:
+        return [(still_x + float(shake[0, i]), float(shake[1, i]), 1.0) for i in range(frames)]
     travel = world_w - options.width
     moving = rng.random(frames) > options.pause_share
     moving = np.convolve(moving.astype(float), np.ones(9) / 9, mode="same") > 0.5  # runs, not flicker
     steps = moving.astype(float)
     x = np.concatenate([[0.0], np.cumsum(steps)[:-1]]) * travel / max(1.0, steps.sum())
-    t = np.arange(frames) / options.fps
-    shake = options.shake_px * np.stack([np.sin(t * 7.1 + 1.3) + 0.5 * np.sin(t * 13.7),
-                                         np.sin(t * 5.3) + 0.5 * np.cos(t * 11.9)])
     zoom = 1.0 + 0.12 * (0.5 - 0.5 * np.cos(2 * np.pi * t / max(1.0, options.seconds / 2)))
     return [(float(x[i] + shake[0, i]), float(shake[1, i]), float(zoom[i])) for i in range(frames)]
 
 
-def build_world(options: SceneOptions, texts: list[str], rng: np.random.Generator):
-    """The street: a wide background with signs spaced along it, and their text boxes."""
-    spacing = options.width * 0.62
-    world_w = int(options.width * 1.1 + spacing * len(texts))
+def build_world(options: SceneOptions, posts: list[list[str]], rng: np.random.Generator, extra: np.random.Generator):
+    """The street: a wide background with sign posts spaced along it (one or two signs each, and
+    wide gaps where ``gap_share`` asks), and the text boxes of every sign."""
+    base = options.width * 0.62
+    spacing = [base * (2.4 if options.gap_share and extra.random() < options.gap_share else 1.0) for _ in posts]
+    world_w = int(options.width * 1.1 + sum(spacing))
     world_h = options.height + 40
     world = background(world_w, world_h, rng)
-    placed = []
-    for i, text in enumerate(texts):
-        style = random_style(rng, options.text_px)
-        cx = options.width * 0.6 + i * spacing + rng.uniform(-0.08, 0.08) * options.width
+    text_px = DIFFICULTY[options.difficulty].text_px
+    placed, centres = [], []
+    x = options.width * 0.6
+    for i, texts in enumerate(posts):
+        style = random_style(rng, text_px)
+        cx = x + rng.uniform(-0.08, 0.08) * options.width
         cy = world_h * rng.uniform(0.3, 0.6)
-        placed.append(paste_sign(world, text, style, (cx, cy), rng))
-    return world, placed
+        if len(texts) == 2:  # one sign above the other on the same post
+            cy = world_h * extra.uniform(0.25, 0.32)
+            placed.append(paste_sign(world, texts[0], style, (cx, cy), rng))
+            second = random_style(extra, text_px)
+            placed.append(paste_sign(world, texts[1], second, (cx + extra.uniform(-0.05, 0.05) * options.width,
+                                                                 cy + world_h * extra.uniform(0.28, 0.36)), extra))
+        else:
+            placed.append(paste_sign(world, texts[0], style, (cx, cy), rng))
+        centres.append(cx)
+        x += spacing[i]
+    return world, placed, centres
+
+
+@dataclass
+class PasserBy:
+    start_frame: int
+    frames: int  # how long it takes to cross the picture
+    width: int  # px
+    shade: tuple[float, float, float]
+    leftwards: bool
+
+    def box(self, index: int, options: SceneOptions) -> tuple[int, int, int, int] | None:
+        """Its silhouette's bounding box in frame ``index`` ([x, y, w, h]), None when out of the picture."""
+        progress = (index - self.start_frame) / self.frames
+        if not 0 <= progress <= 1:
+            return None
+        if self.leftwards:
+            progress = 1 - progress
+        x = int(-self.width + progress * (options.width + self.width))
+        return x, int(options.height * 0.12), self.width, options.height
+
+
+def passers_by(options: SceneOptions, frames: int, extra: np.random.Generator) -> list[PasserBy]:
+    out = []
+    for k in range(options.passers_by):
+        crossing = int(options.fps * extra.uniform(2.5, 4.0))
+        start = int((k + extra.uniform(0.1, 0.7)) * frames / max(1, options.passers_by))
+        out.append(PasserBy(start, crossing, int(options.width * extra.uniform(0.12, 0.2)),
+                            tuple(float(v) for v in extra.uniform(20, 90, size=3)), bool(extra.random() < 0.5)))
+    return out
+
+
+def draw_passer_by(frame: np.ndarray, box: tuple[int, int, int, int], shade: tuple[float, float, float]) -> None:
+    """A dark silhouette: head and body (no letters on it)."""
+    x, y, w, h = box
+    head = max(6, w // 3)
+    cv2.circle(frame, (x + w // 2, y + head), head, shade, -1)
+    cv2.rectangle(frame, (x, y + 2 * head), (x + w, y + h), shade, -1)
+
+
+def hidden_share(region: tuple[int, int, int, int], box: tuple[int, int, int, int] | None) -> float:
+    if box is None:
+        return 0.0
+    rx, ry, rw, rh = region
+    bx, by, bw, bh = box
+    ix = max(0, min(rx + rw, bx + bw) - max(rx, bx))
+    iy = max(0, min(ry + rh, by + bh) - max(ry, by))
+    return ix * iy / max(1, rw * rh)
 
 
 def render(options: SceneOptions, out_stem: Path) -> dict:
     rng = np.random.default_rng(options.seed)
+    extra = np.random.default_rng([options.seed, 1])  # the optional knobs draw from their own stream
+    level = DIFFICULTY[options.difficulty]
     catalog = load_sign_texts()
-    order = rng.permutation(len(catalog))[: options.signs]
-    chosen = [catalog[i] for i in order]
-    world, placed = build_world(options, [de for de, _ in chosen], rng)
-    refs = {de: r for de, r in chosen}
-    path = camera_path(options, world.shape[1], rng)
+    order = rng.permutation(len(catalog))
+    pairs = [options.pair_share and extra.random() < options.pair_share for _ in range(options.signs)]
+    spare = iter(order[options.signs:])
+    posts = [[catalog[order[i]][0]] + ([catalog[next(spare)][0]] if pairs[i] else []) for i in range(options.signs)]
+    refs = {de: r for de, r in catalog}
+    world, placed, centres = build_world(options, posts, rng, extra)
+    path = camera_path(options, world.shape[1], rng, still_x=centres[0] - options.width / 2)
+    people = passers_by(options, len(path), extra)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     video_path = out_stem.with_suffix(".mp4")
     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), options.fps, (options.width, options.height))
@@ -92,10 +194,15 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
         y0 = min(max(0.0, 20 + y + (options.height - view_h) / 2), world.shape[0] - view_h)
         matrix = np.float32([[zoom, 0, -x0 * zoom], [0, zoom, -y0 * zoom]])
         frame = cv2.warpAffine(world, matrix, (options.width, options.height), flags=cv2.INTER_LINEAR)
+        hiding = [(p.box(index, options), p.shade) for p in people]
+        hiding = [(box, shade) for box, shade in hiding if box is not None]
+        for box, shade in hiding:
+            draw_passer_by(frame, box, shade)
         speed = abs(x - prev_x)
         prev_x = x
-        gain = 1.0 + 0.15 * np.sin(index / options.fps * 0.7)
-        frame = degrade(frame, rng, blur_px=0.4, noise_sigma=options.noise_sigma, motion_px=int(min(9, speed * 0.8)), gain=gain)
+        gain = 1.0 + level.light * np.sin(index / options.fps * 0.7)
+        frame = degrade(frame, rng, blur_px=level.blur_px, noise_sigma=level.noise_sigma,
+                        motion_px=int(min(9, speed * level.motion_blur)), gain=gain)
         writer.write(frame)
         regions = []
         for sign in placed:
@@ -103,38 +210,54 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
             fx, fy = (bx - x0) * zoom, (by - y0) * zoom
             fw, fh = bw * zoom, bh * zoom
             if fx >= 0 and fy >= 0 and fx + fw <= options.width and fy + fh <= options.height:
-                regions.append({"text": sign.text, "box": [int(fx), int(fy), int(round(fw)), int(round(fh))]})
+                box = [int(fx), int(fy), int(round(fw)), int(round(fh))]
+                hidden = max((hidden_share(box, b) for b, _ in hiding), default=0.0)
+                if hidden < HIDDEN_SHARE:
+                    regions.append({"text": sign.text, "box": box} | ({"occluded": round(hidden, 2)} if hidden else {}))
         frames_gt.append({"frame": index, "regions": regions})
     writer.release()
-    segments = []
-    for sign in placed:
-        span = [f["frame"] for f in frames_gt if any(r["text"] == sign.text for r in f["regions"])]
+    gt = {"fps": options.fps, "source": "de", "target": "en", "width": options.width, "height": options.height,
+          "seed": options.seed, "difficulty": options.difficulty,
+          "segments": segments(frames_gt, [s.text for s in placed], refs, int(MIN_SEGMENT_S * options.fps)),
+          "frames": frames_gt}
+    out_stem.with_suffix(".gt.json").write_text(json.dumps(gt, ensure_ascii=False, separators=(",", ":")))
+    return gt
+
+
+def segments(frames_gt: list[dict], texts: list[str], refs: dict[str, list[str]], min_frames: int) -> list[dict]:
+    """Each sign's unbroken visible spans of at least ``min_frames``, in order of first frame."""
+    out = []
+    for text in texts:
+        span = [f["frame"] for f in frames_gt if any(r["text"] == text for r in f["regions"])]
         start = None
         for i, frame in enumerate(span):
             if start is None:
                 start = frame
             if i + 1 == len(span) or span[i + 1] != frame + 1:
-                segments.append({"text": sign.text, "refs": refs[sign.text], "first_frame": start, "last_frame": frame})
+                if frame - start + 1 >= min_frames:
+                    out.append({"text": text, "refs": refs[text], "first_frame": start, "last_frame": frame})
                 start = None
-    segments.sort(key=lambda s: s["first_frame"])
-    gt = {"fps": options.fps, "source": "de", "target": "en", "width": options.width, "height": options.height,
-          "seed": options.seed, "segments": segments, "frames": frames_gt}
-    out_stem.with_suffix(".gt.json").write_text(json.dumps(gt, ensure_ascii=False, separators=(",", ":")))
-    return gt
+    return sorted(out, key=lambda s: (s["first_frame"], s["text"]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="output stem: writes STEM.mp4 and STEM.gt.json")
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--fps", type=float, default=15.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--signs", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a named scenario; other flags override it")
+    defaults = SceneOptions()
+    for name, kind, doc in (("width", int, "frame width, px"), ("height", int, "frame height, px"), ("fps", float, ""),
+                            ("seconds", float, "length"), ("signs", int, "sign posts"), ("seed", int, ""),
+                            ("pause_share", float, "share of time standing still"),
+                            ("pair_share", float, "share of posts with two signs"),
+                            ("gap_share", float, "share of wide text-free gaps"),
+                            ("passers_by", int, "people crossing the picture")):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{doc} (default {getattr(defaults, name)})")
+    parser.add_argument("--difficulty", choices=sorted(DIFFICULTY))
+    parser.add_argument("--still", action="store_true", default=None, help="camera held still in front of the first post")
     args = parser.parse_args()
-    options = SceneOptions(width=args.width, height=args.height, fps=args.fps, seconds=args.seconds,
-                           signs=args.signs, seed=args.seed)
+    options = PRESETS[args.preset] if args.preset else defaults
+    overrides = {k: v for k, v in vars(args).items() if k not in ("out", "preset") and v is not None}
+    options = replace(options, **overrides)
     gt = render(options, args.out)
     size = args.out.with_suffix(".mp4").stat().st_size / 1e6
     print(f"{args.out}.mp4: {len(gt['frames'])} frames, {len(gt['segments'])} sign segments, {size:.1f} MB")

@@ -7,8 +7,10 @@ says so in ``FrameSource.warnings``.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,3 +172,77 @@ def _camera(index: int) -> FrameSource:
             capture.release()
 
     return FrameSource(f"camera {index}", fps, None, frames(), is_live=True)
+
+
+@dataclass
+class Offered:
+    """A frame handed to the pipeline, with the frames a real-time feed skipped since the last one."""
+
+    frame: Frame
+    captured_ms: float  # clock time the frame was offered (analysis mode: when it was taken)
+    skipped: list[tuple[int, float, float]] = field(default_factory=list)  # (index, pts_ms, captured_ms), dropped
+
+
+def offer(source: FrameSource, clock: Callable[[], float], realtime: bool = False,
+          max_frames: int | None = None) -> Iterator[Offered]:
+    """The frames of ``source`` as the pipeline takes them.
+
+    Analysis mode (``realtime=False``): every frame, in order, whenever the caller is ready.
+    Real-time mode: a reader thread offers frame *i* at ``pts_ms`` on ``clock`` (a file plays at its
+    own fps; a camera at its own pace) and keeps only the newest; whenever the caller comes back
+    it gets that newest frame, and every frame offered in between is reported as skipped (dropped),
+    exactly like a camera that does not wait.
+    """
+    frames = iter(source) if max_frames is None else itertools.takewhile(lambda f: f.index < max_frames, source)
+    if not realtime:
+        for frame in frames:
+            yield Offered(frame, clock())
+        return
+    yield from _paced(frames, clock, paced=not source.is_live)
+
+
+def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool) -> Iterator[Offered]:
+    lock = threading.Condition()
+    slot: dict = {"newest": None, "skipped": [], "done": False, "error": None}
+    stop = threading.Event()
+
+    def reader() -> None:
+        start = clock()
+        try:
+            for frame in frames:
+                if paced:
+                    delay = (start + frame.pts_ms - clock()) / 1000.0
+                    if delay > 0 and stop.wait(delay):
+                        return
+                if stop.is_set():
+                    return
+                with lock:
+                    if slot["newest"] is not None:
+                        old = slot["newest"]
+                        slot["skipped"].append((old.frame.index, old.frame.pts_ms, old.captured_ms))
+                    slot["newest"] = Offered(frame, clock())
+                    lock.notify()
+        except BaseException as exc:  # surfaced in the consumer's thread
+            slot["error"] = exc
+        finally:
+            with lock:
+                slot["done"] = True
+                lock.notify()
+
+    thread = threading.Thread(target=reader, name="frame-feed", daemon=True)
+    thread.start()
+    try:
+        while True:
+            with lock:
+                while slot["newest"] is None and not slot["done"]:
+                    lock.wait()
+                if slot["error"] is not None:
+                    raise slot["error"]
+                offered = slot["newest"]
+                if offered is None:
+                    return
+                offered.skipped, slot["skipped"], slot["newest"] = slot["skipped"], [], None
+            yield offered
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -19,7 +19,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
                             output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
-                            offline=args.offline, progress=not args.quiet)
+                            realtime=args.realtime, offline=args.offline, progress=not args.quiet)
     print_summary(replay(options), options)
     return 0
 
@@ -54,6 +54,16 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from benchmarks.harness import BenchOptions, bench, print_results
+
+    options = BenchOptions(video=Path(args.video), gt=args.gt, out=args.out, source=args.source, target=args.target,
+                           compare=args.compare, realtime=args.realtime, max_frames=args.max_frames,
+                           progress=not args.quiet, report=not args.no_report)
+    print_results(bench(options), args.out)
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from models import commands
 
@@ -73,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
     replay.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
     replay.add_argument("--max-frames", type=int, help="stop after this many input frames")
+    replay.add_argument("--realtime", action="store_true",
+                        help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_replay)
 
@@ -82,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--target", default="en")
     translate.add_argument("--beam-size", type=int, default=2)
     translate.set_defaults(func=_translate)
+
+    bench = sub.add_parser("bench", help="replay a scenario with ground truth, score it, write results.json and report.html")
+    bench.add_argument("video", help="scenario video (from python -m benchmarks.scenes)")
+    bench.add_argument("--gt", type=Path, required=True, help="its ground truth, NAME.gt.json")
+    bench.add_argument("--source", default="de")
+    bench.add_argument("--target", default="en")
+    bench.add_argument("--compare", action="append", default=[], metavar="naive",
+                       help="also run and score this baseline (naive: full-frame Tesseract on every frame)")
+    bench.add_argument("--realtime", action="store_true", help="replay at the video's own fps, dropping frames while busy")
+    bench.add_argument("--max-frames", type=int, help="only the first N frames")
+    bench.add_argument("--out", type=Path, required=True, help="folder for events, results.json and report.html")
+    bench.add_argument("--no-report", action="store_true", help="skip report.html (results.json only)")
+    bench.add_argument("--quiet", action="store_true", help="no progress output")
+    bench.set_defaults(func=_bench)
 
     models = sub.add_parser("models", help="the model catalog: list, verify, card, pull")
     msub = models.add_subparsers(dest="models_command", required=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge.capture import open_source
 from edge.detect import DetectorOptions, TextDetector
 from edge.ocr import OcrOptions, Recognizer
-from edge.pipeline import STAGES, Pipeline
+from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.sinks import EventLog, VideoSink
 from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, require_installed
@@ -25,6 +26,7 @@ class ReplayOptions:
     output: Path | None = None
     ocr_only: bool = False
     max_frames: int | None = None
+    realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
     offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
     progress: bool = True
 
@@ -38,25 +40,31 @@ def build_pipeline(source: str, target: str, ocr_only: bool, detector: DetectorO
     return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator)
 
 
-def replay(options: ReplayOptions) -> dict:
-    """Run the replay; returns the summary record (also written as the last event)."""
+def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = None) -> dict:
+    """Run the replay; returns the summary record (also written as the last event).
+
+    ``build`` makes the frame processor (default: the pipeline for the options' languages); it is
+    called after the input and the outputs are checked, so bad paths fail before models load.
+    """
     frames = open_source(options.input)
     events = EventLog(options.events) if options.events else None
     video = VideoSink(options.output, frames.fps) if options.output else None
     try:
-        pipeline = build_pipeline(options.source, options.target, options.ocr_only)
+        processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only)
         total = frames.frame_count
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)
         progress = _progress(total, options.progress)
-        for result in pipeline.run(frames, options.max_frames):
+        shown = None  # what the display shows: a dropped frame repeats the last overlay in the video
+        for result in processor.run(frames, options.max_frames, options.realtime):
             if events:
                 events.write(result.record())
-            if video:
-                video.write(result.image)
+            shown = result.image if result.image is not None else shown
+            if video and shown is not None:
+                video.write(shown)
             progress.update(1)
         progress.close()
-        summary = pipeline.summary()
+        summary = processor.summary()
         summary["input"] = frames.description
         summary["warnings"] = frames.warnings
         if events:
@@ -79,7 +87,8 @@ def _progress(total: int | None, enabled: bool):
 
 
 def print_summary(summary: dict, options: ReplayOptions) -> None:
-    print(f"{summary['input']}: {summary['frames']} frames in {summary['wall_s']:.1f} s "
+    dropped = f", {summary['dropped']} dropped" if summary["dropped"] else ""
+    print(f"{summary['input']}: {summary['frames']} frames{dropped} in {summary['wall_s']:.1f} s "
           f"({1000 * summary['wall_s'] / max(1, summary['frames']):.0f} ms/frame), peak RSS {summary['peak_rss_mb']:.0f} MB")
     for stage in STAGES:
         ms = summary["stage_ms"][stage]

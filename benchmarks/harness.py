@@ -1,0 +1,143 @@
+"""``ar-translate bench``: replay a scenario through the pipeline (and the naive baseline), score
+both against the ground truth, write ``results.json`` and ``report.html``.
+
+Each side runs in its own child process (the same command a user runs: ``ar-translate replay``,
+``python -m benchmarks.naive``), one after the other, so peak memory and CPU time are each side's
+own and the two never compete for cores. Scoring reads only the event logs (``benchmarks.score``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.score import load_events, load_gt, score
+from edge.capture import open_source
+from edge.errors import ArTranslateError, InputError, OutputError
+
+SIDES = ("pipeline", "naive")
+
+
+@dataclass
+class BenchOptions:
+    video: Path
+    gt: Path
+    out: Path  # folder for events, results.json and report.html
+    source: str = "de"
+    target: str = "en"
+    compare: list[str] = field(default_factory=list)  # other sides to run: "naive"
+    realtime: bool = False  # replay at the video's fps, dropping frames while busy
+    max_frames: int | None = None
+    progress: bool = True
+    report: bool = True
+
+
+def check_inputs(options: BenchOptions) -> dict:
+    """The ground truth, after checking it describes this video; errors say which file is wrong."""
+    gt = load_gt(options.gt)
+    source = open_source(options.video)  # raises a clear InputError for a missing or unreadable video
+    declared = source.frame_count
+    described = len(gt.get("frames", [])) or max((s["last_frame"] + 1 for s in gt["segments"]), default=0)
+    if declared and gt.get("frames") and declared != described:
+        raise InputError(f"{options.gt} describes {described} frames but {options.video} has {declared}: "
+                         "not this video's ground truth")
+    if gt.get("fps") and abs(float(gt["fps"]) - source.fps) > 0.5:
+        raise InputError(f"{options.gt} is for {gt['fps']} fps but {options.video} plays at {source.fps:.2f} fps")
+    for key in ("source", "target"):
+        if gt.get(key) and gt[key] != getattr(options, key):
+            raise InputError(f"{options.gt} is {gt['source']}→{gt['target']}, not {options.source}→{options.target}")
+    return gt
+
+
+def side_command(side: str, options: BenchOptions, events: Path) -> list[str]:
+    """The child process that replays ``options.video`` as ``side`` and writes ``events``."""
+    if side == "pipeline":
+        cmd = [sys.executable, "-m", "edge", "replay", str(options.video), "--offline"]
+    elif side == "naive":
+        cmd = [sys.executable, "-m", "benchmarks.naive", str(options.video)]
+    else:
+        raise InputError(f"unknown comparison '{side}'; available: {', '.join(SIDES[1:])}")
+    cmd += ["--source", options.source, "--target", options.target, "--events", str(events)]
+    if options.realtime:
+        cmd.append("--realtime")
+    if options.max_frames is not None:
+        cmd += ["--max-frames", str(options.max_frames)]
+    if not options.progress:
+        cmd.append("--quiet")
+    return cmd
+
+
+def run_side(side: str, options: BenchOptions) -> Path:
+    events = options.out / f"{side}.events.jsonl"
+    if options.progress:
+        print(f"bench: {side} …", file=sys.stderr, flush=True)
+    done = subprocess.run(side_command(side, options, events), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        reason = [line for line in done.stderr.splitlines() if line.strip() and "XNNPACK" not in line]
+        raise ArTranslateError(f"{side} replay failed (exit {done.returncode}): {reason[-1] if reason else 'no message'}")
+    return events
+
+
+def bench(options: BenchOptions) -> dict:
+    """Run every side, score it, write results.json (and report.html); returns the results."""
+    gt = check_inputs(options)
+    for side in options.compare:
+        if side not in SIDES[1:]:
+            raise InputError(f"unknown comparison '{side}'; available: {', '.join(SIDES[1:])}")
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {options.out}: {exc.strerror or exc}") from None
+    sides = ["pipeline", *dict.fromkeys(options.compare)]
+    events = {side: load_events(run_side(side, options)) for side in sides}
+    results: dict = {side: score(events[side], gt) for side in sides}
+    if "naive" in results:
+        ours, theirs = results["pipeline"]["ms_per_frame"], results["naive"]["ms_per_frame"]
+        results["speedup"] = round(theirs / ours, 2) if ours else None
+    results["run"] = {"video": str(options.video), "gt": str(options.gt), "realtime": options.realtime,
+                      "max_frames": options.max_frames, "source": options.source, "target": options.target,
+                      "fps": gt.get("fps"), "cpu": _cpu_description()}
+    (options.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    if options.report:
+        from benchmarks.report import write_report
+
+        write_report(results, events, options.out / "report.html")
+    return results
+
+
+def _cpu_description() -> str:
+    import os
+    import platform
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return f"{platform.machine()}, {cores} core(s) available"
+
+
+def print_results(results: dict, out: Path) -> None:
+    sides = [s for s in SIDES if s in results]
+    print(f"{'':22}" + "".join(f"{s:>14}" for s in sides))
+    rows = [("signs found", lambda r: f"{r['signs_found']}/{r['segments']}"),
+            ("mean best CER", lambda r: f"{r['mean_cer']:.3f}" if r["mean_cer"] is not None else "-"),
+            ("chrF", lambda r: f"{r['chrf']:.1f}" if r["chrf"] is not None else "-"),
+            ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
+            ("frames emitted", lambda r: f"{r['frames_emitted']}/{r['frames']}"),
+            ("time to transl. p50", lambda r: _ms(r["ttt_p50_ms"])),
+            ("time to transl. p95", lambda r: _ms(r["ttt_p95_ms"])),
+            ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}")]
+    for label, cell in rows:
+        print(f"{label:22}" + "".join(f"{cell(results[s]):>14}" for s in sides))
+    if results.get("speedup"):
+        print(f"speedup (naive ms/frame ÷ pipeline ms/frame): {results['speedup']:.1f}×")
+    print(f"results: {out / 'results.json'}")
+    if (out / "report.html").exists():
+        print(f"report: {out / 'report.html'}")
+
+
+def _ms(value: float | None) -> str:
+    return "never" if value is None else f"{value:.0f} ms"

@@ -1,0 +1,165 @@
+"""Score a replay's events (JSONL, the event contract) against a scenario's ground truth (gt.json).
+
+The definitions, exactly (also in ``benchmarks/README.md``):
+
+- Text is compared normalised (``edge.textnorm.normalise``: NFC, lower-case, every
+  non-alphanumeric character → space, whitespace collapsed); CER = Levenshtein distance / length
+  of the reference.
+- A ground-truth **segment** is one sign's visible span ``first_frame..last_frame``. Only frames the
+  events cover count: a segment that starts after the last recorded frame is not scored, one that
+  runs past it is cut there. Regions of dropped frames do not exist (nothing was shown).
+- A sign is **found** when any region in any frame of its segment has CER ≤ 0.25 to the sign text.
+  ``mean_cer`` averages, over segments, the best CER seen (1.0 when nothing was seen).
+- ``chrf``: sacrebleu corpus chrF of, per segment, the translation of the best-CER region (empty
+  if none) against the segment's ``refs``, both normalised. Of regions with equal CER, the one
+  carrying a translation, then the earliest, is the best.
+- **Time to translation** of a sign: ``emitted_ms`` of the first non-dropped frame of the segment
+  in which a region with CER ≤ 0.34 carries a translation with CER ≤ 0.5 to some reference, minus
+  ``captured_ms`` of the segment's first frame; infinite when that never happens. p50 and p95 over
+  segments use the nearest-rank method, so an infinity is reported as ``null`` in JSON when more
+  than 50 % (5 %) of the signs were never translated. ``ttt_any_*`` (an addition) is the same clock
+  stopped by any translation of such a reading, right or wrong: speed apart from translation quality.
+- Also: frames, frames emitted (not dropped), ms per frame (wall time / frames), peak RSS and the
+  per-stage p50/p95 from the summary record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.metrics import cer
+from edge.errors import InputError, RuntimeMissing
+from edge.textnorm import normalise
+
+FOUND_CER = 0.25
+TTT_TEXT_CER = 0.34
+TTT_TRANSLATION_CER = 0.5
+
+
+@dataclass
+class Events:
+    frames: dict[int, dict]  # frame index → frame record
+    summary: dict
+
+
+def load_events(path: Path) -> Events:
+    """Frame records by index and the summary; a clear error for a file that is not an event log."""
+    frames: dict[int, dict] = {}
+    summary = None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read events {path}: {exc.strerror or exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{path}:{number}: not JSON") from None
+        if record.get("type") == "frame":
+            frames[int(record["frame"])] = record
+        elif record.get("type") == "summary":
+            summary = record
+    if summary is None:
+        raise InputError(f"{path}: no summary record (the run did not finish)")
+    return Events(frames, summary)
+
+
+def load_gt(path: Path) -> dict:
+    try:
+        gt = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read ground truth {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError:
+        raise InputError(f"ground truth {path} is not JSON") from None
+    if not isinstance(gt, dict) or not isinstance(gt.get("segments"), list):
+        raise InputError(f"ground truth {path} has no 'segments' list")
+    for segment in gt["segments"]:
+        if not {"text", "refs", "first_frame", "last_frame"} <= segment.keys():
+            raise InputError(f"ground truth {path}: a segment lacks text, refs, first_frame or last_frame")
+    return gt
+
+
+def nearest_rank(values: list[float], percent: float) -> float:
+    """The smallest value with at least ``percent`` % of the values at or below it (inf-safe)."""
+    if not values:
+        return math.inf
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100.0 * len(ordered)) - 1)]
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else round(value, 1)
+
+
+def score_segment(segment: dict, events: Events) -> dict | None:
+    """One sign's result; None when the events do not cover the segment's first frame."""
+    first, last = segment["first_frame"], segment["last_frame"]
+    if first not in events.frames:
+        return None
+    text, refs = segment["text"], segment["refs"]
+    best = None  # (cer, has no translation, frame, order, region)
+    ttt = ttt_any = math.inf
+    for index in range(first, last + 1):
+        record = events.frames.get(index)
+        if record is None or record.get("dropped"):
+            continue
+        for order, region in enumerate(record.get("regions", [])):
+            error = cer(region.get("text") or "", text)
+            translation = region.get("translation")
+            key = (error, translation is None, index, order)
+            if best is None or key < best[:4]:
+                best = (*key, region)
+            if error > TTT_TEXT_CER or translation is None:
+                continue
+            waited = record["emitted_ms"] - events.frames[first]["captured_ms"]
+            ttt_any = min(ttt_any, waited)
+            if math.isinf(ttt) and min(cer(translation, ref) for ref in refs) <= TTT_TRANSLATION_CER:
+                ttt = waited
+    region = best[4] if best else None
+    return {"text": text, "first_frame": first, "last_frame": last, "best_cer": round(best[0], 3) if best else 1.0,
+            "found": bool(best and best[0] <= FOUND_CER), "read": region.get("text") if region else None,
+            "translation": (region.get("translation") or "") if region else "", "refs": refs, "ttt_ms": ttt,
+            "ttt_any_ms": ttt_any}
+
+
+def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
+    """sacrebleu corpus chrF on normalised text; each hypothesis may have several references."""
+    try:
+        import sacrebleu
+    except ImportError as exc:
+        raise RuntimeMissing("scoring needs sacrebleu: pip install 'ar-translate[bench]'") from exc
+
+    width = max((len(refs) for refs in references), default=1)
+    # sacrebleu wants equally long reference streams: repeat a sign's first reference to fill them.
+    streams = [[normalise(refs[i] if i < len(refs) else refs[0]) for refs in references] for i in range(width)]
+    return round(sacrebleu.corpus_chrf([normalise(h) for h in hypotheses], streams).score, 1)
+
+
+def score(events: Events, gt: dict) -> dict:
+    """The benchmark figures of one run (the shape of one side of ``results.json``)."""
+    signs = [s for s in (score_segment(seg, events) for seg in gt["segments"]) if s is not None]
+    summary = events.summary
+    frames = list(events.frames.values())
+    times = [s["ttt_ms"] for s in signs]
+    return {
+        "segments": len(signs),
+        "signs_found": sum(s["found"] for s in signs),
+        "mean_cer": round(sum(s["best_cer"] for s in signs) / len(signs), 3) if signs else None,
+        "chrf": chrf([s["translation"] for s in signs], [s["refs"] for s in signs]) if signs else None,
+        "ttt_p50_ms": _finite(nearest_rank(times, 50)) if signs else None,
+        "ttt_p95_ms": _finite(nearest_rank(times, 95)) if signs else None,
+        "never_translated": sum(math.isinf(t) for t in times),
+        "ttt_any_p50_ms": _finite(nearest_rank([s["ttt_any_ms"] for s in signs], 50)) if signs else None,
+        "ttt_any_p95_ms": _finite(nearest_rank([s["ttt_any_ms"] for s in signs], 95)) if signs else None,
+        "frames": summary["frames"],
+        "frames_emitted": sum(not r.get("dropped") for r in frames),
+        "ms_per_frame": round(1000.0 * summary["wall_s"] / max(1, summary["frames"]), 2),
+        "peak_rss_mb": summary["peak_rss_mb"],
+        "stage_ms": summary.get("stage_ms", {}),
+        "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],
+    }
