@@ -31,6 +31,8 @@ class BenchOptions:
     compare: list[str] = field(default_factory=list)  # other sides to run: "naive"
     realtime: bool = False  # replay at the video's fps, dropping frames while busy
     max_frames: int | None = None
+    profile: str | None = None  # device profile of the pipeline side (its memory budget fails the bench)
+    cores: int | None = None  # both sides run on at most this many cores
     progress: bool = True
     report: bool = True
 
@@ -65,6 +67,10 @@ def side_command(side: str, options: BenchOptions, events: Path) -> list[str]:
         cmd.append("--realtime")
     if options.max_frames is not None:
         cmd += ["--max-frames", str(options.max_frames)]
+    if options.cores is not None:
+        cmd += ["--cores", str(options.cores)]
+    if options.profile and side == "pipeline":
+        cmd += ["--profile", options.profile]
     if not options.progress:
         cmd.append("--quiet")
     return cmd

@@ -95,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=Path, required=True)
     parser.add_argument("--realtime", action="store_true")
     parser.add_argument("--max-frames", type=int)
+    parser.add_argument("--cores", type=int, help="run on at most this many CPU cores")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
-                            max_frames=args.max_frames, realtime=args.realtime, offline=True, progress=not args.quiet)
+                            max_frames=args.max_frames, realtime=args.realtime, cores=args.cores, offline=True,
+                            progress=not args.quiet)
     try:
         print_summary(replay(options, build=lambda: NaiveBaseline(args.source, args.target)), options)
     except ArTranslateError as exc:

@@ -19,7 +19,8 @@ def _replay(args: argparse.Namespace) -> int:
 
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
                             output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
-                            realtime=args.realtime, offline=args.offline, progress=not args.quiet)
+                            realtime=args.realtime, profile=args.profile, cores=args.cores, offline=args.offline,
+                            progress=not args.quiet)
     print_summary(replay(options), options)
     return 0
 
@@ -59,6 +60,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     options = BenchOptions(video=Path(args.video), gt=args.gt, out=args.out, source=args.source, target=args.target,
                            compare=args.compare, realtime=args.realtime, max_frames=args.max_frames,
+                           profile=args.profile, cores=args.cores,
                            progress=not args.quiet, report=not args.no_report)
     print_results(bench(options), args.out)
     return 0
@@ -68,6 +70,14 @@ def _models(args: argparse.Namespace) -> int:
     from models import commands
 
     return commands.run(args)
+
+
+def _add_profile_flags(parser: argparse.ArgumentParser) -> None:
+    from edge.profiles import PROFILES
+
+    parser.add_argument("--profile", choices=list(PROFILES),
+                        help="device profile: cores, threads, detector size, keyframe cadence, memory budget")
+    parser.add_argument("--cores", type=int, help="run on at most this many CPU cores (overrides the profile)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--max-frames", type=int, help="stop after this many input frames")
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
+    _add_profile_flags(replay)
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_replay)
 
@@ -104,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also run and score this baseline (naive: full-frame Tesseract on every frame)")
     bench.add_argument("--realtime", action="store_true", help="replay at the video's own fps, dropping frames while busy")
     bench.add_argument("--max-frames", type=int, help="only the first N frames")
+    _add_profile_flags(bench)
     bench.add_argument("--out", type=Path, required=True, help="folder for events, results.json and report.html")
     bench.add_argument("--no-report", action="store_true", help="skip report.html (results.json only)")
     bench.add_argument("--quiet", action="store_true", help="no progress output")

@@ -1,11 +1,12 @@
-"""The pipeline: frames → detect → track → OCR → translate → render, one ``FrameResult`` per frame.
+"""The pipeline: frames → track → (keyframes: detect → OCR → translate) → render, one ``FrameResult``
+per frame.
 
-This version runs the stages in line on each frame it takes: the detector runs on each frame, each
-line is read, and all new lines of a frame are translated in one batch (the translation cache
-answers lines already seen). In analysis mode it takes every frame; in real-time mode
-(``run(..., realtime=True)``) frames arrive at the video's own pace and the ones that arrive while
-a frame is being processed are dropped (recorded, with ``dropped: true``). Stage timings are kept
-per frame and for the summary.
+The display path tracks the known regions with optical flow and draws them on every frame; the
+slow stages run on keyframes only (``edge/scheduler.py``), read only new or changed regions, and
+translate every new line of a keyframe in one batch. In analysis mode every frame is processed and
+keyframes run in line; in real-time mode (``run(..., realtime=True)``) frames arrive at the video's
+own pace, keyframes run on a worker thread, and frames that arrive while the display path is busy
+are dropped (recorded, with ``dropped: true``). Stage timings are kept per frame and for the summary.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import numpy as np
 from edge.capture import FrameSource, offer
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
+from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
-from edge.track import IouTracker
+from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
+from edge.track import FlowTracker, TrackerOptions
 from edge.translate import Translator
 
-STAGES = ("detect", "ocr", "translate", "render")
+STAGES = ("detect", "ocr", "translate", "track", "render")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class FrameResult:
     dropped: bool = False
     stage_ms: dict[str, float] = field(default_factory=dict)  # time spent on this frame per stage
     rss_mb: float | None = None  # resident memory when the frame was emitted
+    cpu_ms: float | None = None  # CPU time the process had used when the frame was emitted
 
     def record(self) -> dict:
         return {"type": "frame", "frame": self.frame, "pts_ms": round(self.pts_ms, 1),
@@ -60,7 +64,8 @@ class FrameResult:
                 "emitted_ms": None if self.emitted_ms is None else round(self.emitted_ms, 1),
                 "dropped": self.dropped, "regions": [r.record() for r in self.regions],
                 "stage_ms": {k: round(v, 2) for k, v in self.stage_ms.items()},
-                "rss_mb": None if self.rss_mb is None else round(self.rss_mb, 1)}
+                "rss_mb": None if self.rss_mb is None else round(self.rss_mb, 1),
+                "cpu_ms": None if self.cpu_ms is None else round(self.cpu_ms, 1)}
 
 
 @dataclass
@@ -128,49 +133,96 @@ class FrameProcessor:
         """The event contract's summary record."""
         return {
             "type": "summary", "engine": self.engine, "frames": self.frames + self.dropped, "dropped": self.dropped,
-            "wall_s": round(self._ms() / 1000.0, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "wall_s": round(self._ms() / 1000.0, 3), "cpu_s": round(time.process_time(), 3),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "stage_ms": self.times.percentiles(),
             "cloud": {"requests": 0, "ok": 0, "timeouts": 0, "circuit_open_s": 0},
         }
 
 
 class Pipeline(FrameProcessor):
-    """Wires the stages. ``translator`` is None in OCR-only mode."""
+    """Wires the stages. ``translator`` is None in OCR-only mode.
+
+    Every frame: track the known regions (optical flow), attach keyframe readings that are ready,
+    maybe start a keyframe, render. Detection, OCR and translation run only on keyframes, in line
+    in analysis mode and on a worker thread in real-time mode (``edge/scheduler.py``).
+    """
 
     def __init__(self, detector: TextDetector, recognizer: Recognizer, translator: Translator | None,
-                 render_options: RenderOptions | None = None):
+                 render_options: RenderOptions | None = None, profile: DeviceProfile = DEFAULT,
+                 tracker_options: TrackerOptions | None = None):
         super().__init__()
-        self.detector = detector
-        self.recognizer = recognizer
-        self.translator = translator
+        self.profile = profile
         self.render_options = render_options or RenderOptions()
-        self.tracker = IouTracker()
+        self.reader = KeyframeReader(detector, recognizer, translator, tracker_options)
+        self.tracker = FlowTracker(tracker_options, profile.flow_width_px)
+        self.cadence = Cadence(profile.keyframe_min_ms, profile.keyframe_max_ms)
+        self.recognizer, self.translator = recognizer, translator
+        self._worker: KeyframeWorker | None = None
+        self.keyframes = 0
+        self.ocr_reads = 0
+
+    def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
+        self.tracker = FlowTracker(self.tracker.options, self.profile.flow_width_px)
+        self._worker = KeyframeWorker(self.reader) if realtime else None
+        try:
+            yield from super().run(source, max_frames, realtime)
+        finally:
+            if self._worker:
+                self._worker.close()
+                self._worker = None
+
+    def _attach(self, result: KeyframeResult, now_ms: float, spent: dict[str, float]) -> None:
+        self.tracker.apply(result.readings, result.snapshot, now_ms)
+        self.ocr_reads += result.ocr_reads
+        for stage, ms in result.stage_ms.items():
+            self.times.add(stage, ms)
+            spent[stage] = spent.get(stage, 0.0) + ms
 
     def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None) -> FrameResult:
         captured = self._ms() if captured_ms is None else captured_ms
         spent: dict[str, float] = {}
         t0 = time.perf_counter()
-        boxes = self.detector.detect(image)
+        self.tracker.update(image, pts_ms)
+        spent["track"] = (time.perf_counter() - t0) * 1000
+        if self._worker:
+            for result in self._worker.poll():
+                self._attach(result, pts_ms, spent)
+        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.lost_count()) and \
+                (self._worker is None or self._worker.idle):
+            self.cadence.taken(pts_ms)
+            self.keyframes += 1
+            snapshot = self.tracker.snapshot()
+            if self._worker:
+                self._worker.submit(index, image.copy(), snapshot)
+            else:
+                self._attach(self.reader.read(index, image, snapshot), pts_ms, spent)
         t1 = time.perf_counter()
-        spent["detect"] = (t1 - t0) * 1000
-        lines = [(b, self.recognizer.read(image, b.quad)) for b in boxes]
-        lines = [(b, line) for b, line in lines if line is not None]
-        t2 = time.perf_counter()
-        spent["ocr"] = (t2 - t1) * 1000
-        ids = self.tracker.assign([b.box for b, _ in lines])
-        regions = [Region(i, b.box, line.text, line.conf) for i, (b, line) in zip(ids, lines)]
-        if self.translator and regions:
-            for region, result in zip(regions, self.translator.translate([r.text for r in regions])):
-                region.translation, region.translation_source = result.text, result.source
-            spent["translate"] = (time.perf_counter() - t2) * 1000
-        t3 = time.perf_counter()
+        regions = self._regions(image.shape)
         overlays = [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions]
         annotated = draw_overlay(image, overlays, self.render_options)
-        spent["render"] = (time.perf_counter() - t3) * 1000
-        for stage, ms in spent.items():
-            self.times.add(stage, ms)
+        spent["render"] = (time.perf_counter() - t1) * 1000
+        self.times.add("track", spent["track"])
+        self.times.add("render", spent["render"])
         self.frames += 1
-        return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb())
+        return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
+                           cpu_ms=time.process_time() * 1000)
+
+    def _regions(self, shape: tuple[int, ...]) -> list[Region]:
+        """The regions shown in this frame: tracked, read as text; boxes clipped to the frame."""
+        height, width = shape[:2]
+        out = []
+        for track in self.tracker.tracks.values():
+            if not track.shown:
+                continue
+            x, y, w, h = track.box
+            x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+            x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            out.append(Region(track.id, (x0, y0, x1 - x0, y1 - y0), track.text, track.ocr_conf,
+                              track.translation, track.translation_source))
+        return out
 
     def summary(self) -> dict:
         cache = self.translator.cache if self.translator else None
@@ -178,4 +230,6 @@ class Pipeline(FrameProcessor):
             **super().summary(),
             "translation_cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses} if cache else None,
             "ocr_engine": self.recognizer.engine_name,
+            "keyframes": self.keyframes, "ocr_reads": self.ocr_reads,
+            "profile": self.profile.name,
         }

@@ -12,6 +12,7 @@ from edge.capture import open_source
 from edge.detect import DetectorOptions, TextDetector
 from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
+from edge.profiles import DEFAULT, DeviceProfile, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, VideoSink
 from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, require_installed
@@ -27,17 +28,20 @@ class ReplayOptions:
     ocr_only: bool = False
     max_frames: int | None = None
     realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
+    profile: str | None = None  # device profile name (edge/profiles.py); None: the defaults
+    cores: int | None = None  # overrides the profile's core count
     offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
     progress: bool = True
 
 
-def build_pipeline(source: str, target: str, ocr_only: bool, detector: DetectorOptions | None = None) -> Pipeline:
-    """Load every stage's model once; raises before any frame when something is missing."""
-    detector = detector or DetectorOptions()
+def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT) -> Pipeline:
+    """Load every stage's model once, sized by the profile; raises before any frame when something is missing."""
+    detector = DetectorOptions(model=profile.detector, threads=profile.litert_threads)
     entry = require_installed(find(detector.model))
     recognizer = Recognizer(OcrOptions(language=source))
-    translator = None if ocr_only else load_translator(TranslatorOptions(source=source, target=target))
-    return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator)
+    translator = None if ocr_only else load_translator(
+        TranslatorOptions(source=source, target=target, threads=profile.ct2_threads, cache_entries=profile.cache_entries))
+    return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator, profile=profile)
 
 
 def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = None) -> dict:
@@ -46,11 +50,13 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     ``build`` makes the frame processor (default: the pipeline for the options' languages); it is
     called after the input and the outputs are checked, so bad paths fail before models load.
     """
+    profile = get_profile(options.profile, options.cores)
+    cores = apply_cores(profile)
     frames = open_source(options.input)
     events = EventLog(options.events) if options.events else None
     video = VideoSink(options.output, frames.fps) if options.output else None
     try:
-        processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only)
+        processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile)
         total = frames.frame_count
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)
@@ -66,7 +72,14 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
         progress.close()
         summary = processor.summary()
         summary["input"] = frames.description
+        summary["cores"] = len(cores)
         summary["warnings"] = frames.warnings
+        budget = budget_report(profile, summary["peak_rss_mb"])
+        if budget:
+            summary["budget"] = budget
+            if not budget["ok"]:
+                summary["warnings"].append(f"peak RSS {budget['peak_rss_mb']:.0f} MB is over the {profile.name} "
+                                           f"memory budget of {budget['memory_mb']:.0f} MB")
         if events:
             events.write(summary)
             events.close()

@@ -1,63 +1,312 @@
-"""Region identity across frames.
+"""Region identity across frames: optical-flow tracking between keyframes.
 
-This first version associates each frame's detected boxes with the previous frame's regions by
-box overlap (IoU), so a sign that stays in view keeps its ``id`` in the event stream. Optical-flow
-tracking between keyframes comes with the real-time scheduling work.
+Every frame, feature points inside each text region (and a sparse set on the background) are
+followed with pyramidal Lucas–Kanade flow on a small grey copy of the frame, checked forwards and
+backwards. A region moves with the median motion of its points and scales with the camera's
+(a partial affine fit of all points). A region whose points are lost (occluded, blurred away) is
+*lost*: it is not drawn, its box is carried by the camera's motion, and it is remembered for a
+while so that a keyframe detection at the same place with the same content revives it under the
+same id without reading it again. Content is compared with a 64-bit difference hash (dHash) of the
+region's crop: a region is re-read only when its content changed or it was never read.
+
+Keyframe results are computed on an older frame; ``since_keyframe`` accumulates the camera motion
+from the keyframe to now, so their boxes land where the sign is *now*.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x, y, w, h in original-frame pixels
 
 
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+def iou(a, b) -> float:
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
     inter = ix * iy
     union = aw * ah + bw * bh - inter
     return inter / union if union > 0 else 0.0
 
 
+def content_hash(grey: np.ndarray, box: Box) -> int:
+    """64-bit difference hash of the box's crop (grey, full resolution): neighbours' brightness order."""
+    x, y, w, h = (int(round(v)) for v in box)
+    crop = grey[max(0, y): max(0, y + h), max(0, x): max(0, x + w)]
+    if crop.size == 0:
+        return 0
+    small = cv2.resize(crop, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
 @dataclass
 class TrackerOptions:
-    min_iou: float = 0.3  # overlap with last frame's box needed to keep an id
-    max_missed_frames: int = 5  # a region unseen this many frames is forgotten
+    max_points: int = 20  # feature points seeded per region
+    min_points: int = 4  # points a region needs to stay tracked
+    fb_error_px: float = 1.0  # forward–backward flow error above which a point is dropped (flow-image px)
+    background_points: int = 40  # points on the whole frame, for the camera's motion
+    min_iou: float = 0.3  # overlap of a detection with a region's box to be the same region
+    same_content_bits: int = 12  # dHash bits that may differ for the content to count as unchanged
+    grown_share: float = 0.15  # a region whose box grew by more than this since it was read is read again
+    edge_px: int = 3  # a box this close to the frame's edge may be cut: read again until it is not
+    missed_keyframes: int = 2  # a region the detector misses this many keyframes running is lost
+    lost_keep_ms: float = 3000.0  # a lost region is remembered this long for re-identification
 
 
-class IouTracker:
-    """Greedy best-overlap matching of boxes to live tracks; unmatched boxes get new ids."""
+@dataclass
+class Track:
+    id: int
+    box: Box
+    text: str | None = None  # None: not read yet, or not text (``rejected``)
+    ocr_conf: float = 0.0
+    translation: str | None = None
+    translation_source: str | None = None
+    hash: int | None = None  # content hash of the crop that was read
+    read_w: float = 0.0  # box width when read (scaled with the camera's zoom since)
+    partial: bool = False  # read while cut by the frame's edge
+    rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
+    lost_since_ms: float | None = None  # None while tracked
+    missed: int = 0  # keyframes in a row the detector did not see it
+    reads: int = 0  # OCR calls spent on it
+    points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
-    def __init__(self, options: TrackerOptions | None = None):
+    @property
+    def shown(self) -> bool:
+        """Drawn: tracked, read as text, and not read from a sign cut by the frame's edge (a fragment)."""
+        return self.lost_since_ms is None and self.text is not None and not self.rejected and not self.partial
+
+
+@dataclass
+class Snapshot:
+    """A region as it was when a keyframe was taken (what the keyframe worker matches against)."""
+
+    id: int
+    box: Box
+    hash: int | None
+    read: bool  # has text, or was rejected: no need to read while the content is unchanged
+    read_w: float
+    partial: bool
+
+
+@dataclass
+class Reading:
+    """One keyframe detection, matched and (if needed) read: what the worker hands back."""
+
+    box: Box  # in the keyframe's pixels
+    track_id: int | None  # the snapshot region it matched, if any
+    hash: int
+    text: str | None = None  # None: reused (``reread`` False) or not text
+    partial: bool = False  # the box touches the frame's edge (the sign may be cut)
+    ocr_conf: float = 0.0
+    translation: str | None = None
+    translation_source: str | None = None
+    reread: bool = False
+
+
+def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float) -> list[int | None]:
+    """Greedy best-overlap matching of keyframe boxes to snapshot regions: an id (or None) per box."""
+    pairs = sorted(((iou(box, s.box), i, s.id) for i, box in enumerate(boxes) for s in snapshot), reverse=True)
+    out: list[int | None] = [None] * len(boxes)
+    taken: set[int] = set()
+    for overlap, i, tid in pairs:
+        if overlap < min_iou:
+            break
+        if out[i] is None and tid not in taken:
+            out[i], taken = tid, taken | {tid}
+    return out
+
+
+def _transform_box(matrix: np.ndarray, box: Box) -> Box:
+    """A 2×3 similarity applied to a box (its centre moves, its size scales)."""
+    x, y, w, h = box
+    cx, cy = matrix @ np.array([x + w / 2, y + h / 2, 1.0])
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    return (float(cx - w * scale / 2), float(cy - h * scale / 2), float(w * scale), float(h * scale))
+
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+class FlowTracker:
+    def __init__(self, options: TrackerOptions | None = None, flow_width_px: int = 320):
         self.options = options or TrackerOptions()
+        self.flow_width_px = flow_width_px
+        self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._tracks: dict[int, tuple[tuple[int, int, int, int], int]] = {}  # id → (box, frames missed)
+        self._prev: np.ndarray | None = None  # previous flow image
+        self._scale = 1.0  # flow-image px per frame px
+        self._background: np.ndarray | None = None
+        self._frame_size = (0, 0)  # w, h
+        self.since_keyframe = _IDENTITY.copy()  # camera motion, keyframe → now (frame px)
+        self.motion_px = 0.0  # camera motion of the last frame, frame px
+        self.grey: np.ndarray | None = None  # the current frame, grey, full resolution
 
-    def assign(self, boxes: list[tuple[int, int, int, int]]) -> list[int]:
-        """An id per box, in order."""
-        pairs = sorted(
-            ((iou(box, tbox), i, tid) for i, box in enumerate(boxes) for tid, (tbox, _) in self._tracks.items()),
-            reverse=True,
-        )
-        ids: list[int | None] = [None] * len(boxes)
-        taken = set()
-        for overlap, i, tid in pairs:
-            if overlap < self.options.min_iou:
-                break
-            if ids[i] is None and tid not in taken:
-                ids[i] = tid
-                taken.add(tid)
-        for i, tid in enumerate(ids):
-            if tid is None:
-                ids[i] = self._next_id
+    # -- every frame ---------------------------------------------------------------------------
+    def update(self, image: np.ndarray, now_ms: float) -> None:
+        """Follow every region into ``image``; updates boxes, lost states and the camera motion."""
+        self.grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        h, w = self.grey.shape
+        self._frame_size = (w, h)
+        self._scale = min(1.0, self.flow_width_px / w)
+        small = cv2.resize(self.grey, (int(w * self._scale), int(h * self._scale)), interpolation=cv2.INTER_AREA) \
+            if self._scale < 1.0 else self.grey
+        prev, self._prev = self._prev, small
+        if prev is None or prev.shape != small.shape:
+            self._seed_background(small)
+            return
+        live = [t for t in self.tracks.values() if t.lost_since_ms is None and t.points is not None and len(t.points)]
+        groups = ([self._background] if self._background is not None and len(self._background) else []) + \
+            [t.points for t in live]
+        if not groups:
+            self._seed_background(small)
+            self.motion_px = 0.0
+            return
+        old = np.concatenate(groups).astype(np.float32)
+        new, good = self._flow(prev, small, old)
+        matrix = self._camera_motion(old[good], new[good])
+        self.since_keyframe = _compose(matrix, self.since_keyframe)
+        self.motion_px = float(np.hypot(matrix[0, 2], matrix[1, 2]))
+        start = len(self._background) if self._background is not None else 0
+        keep_bg = good[:start]
+        self._background = new[:start][keep_bg] if start else None
+        for track in live:
+            n = len(track.points)
+            ok = good[start: start + n]
+            pts_old, pts_new = old[start: start + n][ok], new[start: start + n][ok]
+            start += n
+            if len(pts_new) < self.options.min_points:
+                self._lose(track, now_ms)
+                continue
+            shift = np.median(pts_new - pts_old, axis=0).reshape(2) / self._scale
+            scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+            x, y, bw, bh = track.box
+            cx, cy = x + bw / 2 + shift[0], y + bh / 2 + shift[1]
+            track.box = (cx - bw * scale / 2, cy - bh * scale / 2, bw * scale, bh * scale)
+            track.points = pts_new
+            if len(pts_new) < self.options.max_points // 2:
+                track.points = self._seed(small, track.box)
+        zoom = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+        for track in self.tracks.values():
+            track.read_w *= zoom
+            if track.lost_since_ms is not None or track.points is None:  # carried by the camera's motion
+                track.box = _transform_box(matrix, track.box)
+                if track.lost_since_ms is None:
+                    track.points = self._seed(small, track.box)
+        self._forget(now_ms)
+        if self._background is None or len(self._background) < self.options.background_points // 2:
+            self._seed_background(small)
+
+    def _flow(self, prev: np.ndarray, small: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        params = {"winSize": (15, 15), "maxLevel": 3,
+                  "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)}
+        new, status, _ = cv2.calcOpticalFlowPyrLK(prev, small, old, None, **params)
+        back, status_back, _ = cv2.calcOpticalFlowPyrLK(small, prev, new, None, **params)
+        error = np.linalg.norm((old - back).reshape(-1, 2), axis=1)
+        good = (status.ravel() == 1) & (status_back.ravel() == 1) & (error < self.options.fb_error_px)
+        return new, good
+
+    def _camera_motion(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Frame-to-frame similarity (frame px) of the whole picture; identity when unknown."""
+        if len(old) >= 6:
+            matrix, _ = cv2.estimateAffinePartial2D(old, new, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+            if matrix is not None:
+                matrix = matrix.astype(np.float64)
+                matrix[:, 2] /= self._scale
+                return matrix
+        if len(old):
+            shift = np.median(new - old, axis=0).reshape(2) / self._scale
+            return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
+        return _IDENTITY.copy()
+
+    def _lose(self, track: Track, now_ms: float) -> None:
+        track.lost_since_ms, track.points = now_ms, None
+
+    def _forget(self, now_ms: float) -> None:
+        """Drop regions that left the picture, and lost ones past ``lost_keep_ms``."""
+        w, h = self._frame_size
+        for tid, track in list(self.tracks.items()):
+            x, y, bw, bh = track.box
+            cx, cy = x + bw / 2, y + bh / 2
+            gone = not (0 <= cx < w and 0 <= cy < h)
+            expired = track.lost_since_ms is not None and now_ms - track.lost_since_ms > self.options.lost_keep_ms
+            if gone or expired:
+                del self.tracks[tid]
+
+    def _seed(self, small: np.ndarray, box: Box) -> np.ndarray | None:
+        x, y, w, h = (int(round(v * self._scale)) for v in box)
+        mask = np.zeros_like(small)
+        mask[max(0, y): max(0, y + h), max(0, x): max(0, x + w)] = 255
+        points = cv2.goodFeaturesToTrack(small, self.options.max_points, 0.01, 3, mask=mask)
+        return points.astype(np.float32) if points is not None else None
+
+    def _seed_background(self, small: np.ndarray) -> None:
+        points = cv2.goodFeaturesToTrack(small, self.options.background_points, 0.01, max(8, small.shape[1] // 20))
+        self._background = points.astype(np.float32) if points is not None else None
+
+    # -- keyframes -----------------------------------------------------------------------------
+    def snapshot(self) -> list[Snapshot]:
+        """The regions as they are now, for a keyframe taken now; restarts ``since_keyframe``."""
+        self.since_keyframe = _IDENTITY.copy()
+        return [Snapshot(t.id, t.box, t.hash, t.text is not None or t.rejected, t.read_w, t.partial)
+                for t in self.tracks.values()]
+
+    def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float) -> None:
+        """Attach a keyframe's readings: boxes move from the keyframe to now, matched regions keep
+        their ids (lost ones are revived), new text becomes new regions, missed regions fade out."""
+        before = {s.id: s.box for s in snapshot}
+        seen = set()
+        for reading in readings:
+            track = self.tracks.get(reading.track_id) if reading.track_id is not None else None
+            if track is None:
+                track = Track(self._next_id, _transform_box(self.since_keyframe, reading.box))
                 self._next_id += 1
-        for tid, (tbox, missed) in list(self._tracks.items()):
-            if tid not in taken:
-                if missed + 1 > self.options.max_missed_frames:
-                    del self._tracks[tid]
-                else:
-                    self._tracks[tid] = (tbox, missed + 1)
-        for i, tid in enumerate(ids):
-            self._tracks[tid] = (boxes[i], 0)
-        return ids  # type: ignore[return-value]
+                self.tracks[track.id] = track
+            else:
+                track.box = self._carry(track, before[track.id], reading.box)
+            seen.add(track.id)
+            track.missed = 0
+            if reading.reread:
+                track.reads += 1
+                track.hash, track.read_w, track.partial = reading.hash, track.box[2], reading.partial
+                track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
+                track.translation, track.translation_source = reading.translation, reading.translation_source
+            if track.lost_since_ms is not None or track.points is None:
+                track.lost_since_ms = None
+                if self._prev is not None:
+                    track.points = self._seed(self._prev, track.box)
+        for sid in before:
+            track = self.tracks.get(sid)
+            if track is None or sid in seen:
+                continue
+            track.missed += 1
+            if track.missed >= self.options.missed_keyframes and track.lost_since_ms is None:
+                self._lose(track, now_ms)
+
+    def _carry(self, track: Track, then: Box, detected: Box) -> Box:
+        """The detected box (keyframe px) moved as the region moved since the keyframe."""
+        if track.lost_since_ms is not None:
+            return _transform_box(self.since_keyframe, detected)
+        x0, y0, w0, h0 = then
+        x1, y1, w1, h1 = track.box
+        scale = w1 / w0 if w0 else 1.0
+        dx, dy, dw, dh = detected
+        cx = dx + dw / 2 + (x1 + w1 / 2) - (x0 + w0 / 2)
+        cy = dy + dh / 2 + (y1 + h1 / 2) - (y0 + h0 / 2)
+        return (cx - dw * scale / 2, cy - dh * scale / 2, dw * scale, dh * scale)
+
+    def lost_count(self) -> int:
+        return sum(t.lost_since_ms is not None and not t.rejected and t.text is not None for t in self.tracks.values())
+
+
+def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The 2×3 transform doing ``b`` then ``a``."""
+    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]

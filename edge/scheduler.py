@@ -1,0 +1,170 @@
+"""Keyframe scheduling: when to detect, and the reader that detects, reads and translates off the
+display path.
+
+The display path (capture → track → render → sink) runs on every frame and never waits for the
+slow stages. On a keyframe it hands a copy of the frame and a snapshot of the tracked regions to
+the ``KeyframeReader``: detection, then OCR only for regions that are new or whose content changed,
+then one translation batch for every new line. In real time the reader runs on a worker thread
+(LiteRT, Tesseract and CTranslate2 all release the GIL while they compute, and a thread shares the
+loaded models — a second process would load them twice, which a 512 MB device cannot afford); its
+readings attach to the tracked regions when they arrive. In analysis mode (every frame) it runs in
+line, so a replay is deterministic.
+
+The cadence adapts: detection runs every ``keyframe_max_ms`` on a still scene and down to every
+``keyframe_min_ms`` when the camera moves fast or a region was lost.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from edge.detect import TextDetector
+from edge.ocr import Recognizer
+from edge.track import Reading, Snapshot, TrackerOptions, content_hash, hamming, match
+from edge.translate import Translator
+
+FAST_MOTION_PX = 6.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
+
+
+@dataclass
+class Cadence:
+    """Adaptive keyframe interval, in media time (pts ms), so analysis replays are deterministic."""
+
+    min_ms: float
+    max_ms: float
+    smoothing: float = 0.3  # weight of the newest motion sample in the running motion estimate
+    motion_px: float = field(default=0.0, init=False)
+    last_ms: float | None = field(default=None, init=False)
+
+    def interval_ms(self, lost: int) -> float:
+        if lost:
+            return self.min_ms
+        share = min(1.0, self.motion_px / FAST_MOTION_PX)
+        return self.max_ms - share * (self.max_ms - self.min_ms)
+
+    def due(self, pts_ms: float, motion_px: float, lost: int) -> bool:
+        self.motion_px += self.smoothing * (motion_px - self.motion_px)
+        return self.last_ms is None or pts_ms - self.last_ms >= self.interval_ms(lost)
+
+    def taken(self, pts_ms: float) -> None:
+        self.last_ms = pts_ms
+
+
+@dataclass
+class KeyframeResult:
+    frame: int
+    snapshot: list[Snapshot]
+    readings: list[Reading]
+    stage_ms: dict[str, float]
+    ocr_reads: int
+    translated: int  # texts that went to the translator (cache or model)
+
+
+class KeyframeReader:
+    """Detect → match to tracked regions → OCR what is new or changed → translate new lines in one batch."""
+
+    def __init__(self, detector: TextDetector, recognizer: Recognizer, translator: Translator | None,
+                 options: TrackerOptions | None = None):
+        self.detector = detector
+        self.recognizer = recognizer
+        self.translator = translator
+        self.options = options or TrackerOptions()
+
+    def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot]) -> KeyframeResult:
+        spent: dict[str, float] = {}
+        t0 = time.perf_counter()
+        boxes = self.detector.detect(image)
+        t1 = time.perf_counter()
+        spent["detect"] = (t1 - t0) * 1000
+        ids = match(snapshot, [b.box for b in boxes], self.options.min_iou)
+        known = {s.id: s for s in snapshot}
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        height, width = grey.shape
+        edge = self.options.edge_px
+        readings, reads = [], 0
+        for detected, tid in zip(boxes, ids):
+            digest = content_hash(grey, detected.box)
+            x, y, w, h = detected.box
+            partial = x <= edge or y <= edge or x + w >= width - edge or y + h >= height - edge
+            before = known.get(tid)
+            unchanged = (before is not None and before.read and not before.partial and before.hash is not None
+                         and hamming(digest, before.hash) <= self.options.same_content_bits
+                         and w <= before.read_w * (1 + self.options.grown_share))
+            reading = Reading(tuple(float(v) for v in detected.box), tid, digest, partial=partial)
+            if not unchanged:
+                line = self.recognizer.read(image, detected.quad)
+                reads += 1
+                reading.reread = True
+                if line is not None:
+                    reading.text, reading.ocr_conf = line.text, line.conf
+            readings.append(reading)
+        t2 = time.perf_counter()
+        if reads:
+            spent["ocr"] = (t2 - t1) * 1000
+        fresh = [r for r in readings if r.reread and r.text]
+        if self.translator and fresh:
+            for reading, result in zip(fresh, self.translator.translate([r.text for r in fresh])):
+                reading.translation, reading.translation_source = result.text, result.source
+            spent["translate"] = (time.perf_counter() - t2) * 1000
+        return KeyframeResult(frame, snapshot, readings, spent, reads, len(fresh))
+
+
+class KeyframeWorker:
+    """Runs a ``KeyframeReader`` on its own thread, one keyframe at a time."""
+
+    def __init__(self, reader: KeyframeReader):
+        self.reader = reader
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._results: queue.Queue = queue.Queue()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="keyframe-reader", daemon=True)
+        self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        return not self._busy.is_set()
+
+    def submit(self, frame: int, image: np.ndarray, snapshot: list[Snapshot]) -> None:
+        self._busy.set()
+        self._jobs.put((frame, image, snapshot))
+
+    def poll(self) -> list[KeyframeResult]:
+        """Finished keyframes (an exception from the reader is raised here, on the display thread)."""
+        out = []
+        while True:
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                return out
+            if isinstance(item, BaseException):
+                raise item
+            out.append(item)
+
+    def wait(self, timeout_s: float) -> list[KeyframeResult]:
+        """Block until the keyframe in flight is done (end of input), then ``poll``."""
+        deadline = time.perf_counter() + timeout_s
+        while self._busy.is_set() and time.perf_counter() < deadline:
+            time.sleep(0.002)
+        return self.poll()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                self._results.put(self.reader.read(*job))
+            except BaseException as exc:  # handed to the display thread
+                self._results.put(exc)
+            finally:
+                self._busy.clear()
