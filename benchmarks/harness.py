@@ -33,6 +33,7 @@ class BenchOptions:
     max_frames: int | None = None
     profile: str | None = None  # device profile of the pipeline side (its memory budget fails the bench)
     cores: int | None = None  # both sides run on at most this many cores
+    memory_budget_mb: float | None = None  # overrides the profile's memory budget
     progress: bool = True
     report: bool = True
 
@@ -71,6 +72,8 @@ def side_command(side: str, options: BenchOptions, events: Path) -> list[str]:
         cmd += ["--cores", str(options.cores)]
     if options.profile and side == "pipeline":
         cmd += ["--profile", options.profile]
+    if options.memory_budget_mb is not None and side == "pipeline":
+        cmd += ["--memory-budget-mb", str(options.memory_budget_mb)]
     if not options.progress:
         cmd.append("--quiet")
     return cmd
@@ -100,10 +103,16 @@ def bench(options: BenchOptions) -> dict:
     sides = ["pipeline", *dict.fromkeys(options.compare)]
     events = {side: load_events(run_side(side, options)) for side in sides}
     results: dict = {side: score(events[side], gt) for side in sides}
+    budget = events["pipeline"].summary.get("budget")
+    results["pipeline"]["budget"] = budget
+    if budget and not budget["ok"]:
+        results["failed"] = [f"pipeline peak RSS {budget['peak_rss_mb']:.0f} MB is over the {budget['profile']} "
+                             f"memory budget of {budget['memory_mb']:.0f} MB"]
     if "naive" in results:
         ours, theirs = results["pipeline"]["ms_per_frame"], results["naive"]["ms_per_frame"]
         results["speedup"] = round(theirs / ours, 2) if ours else None
     results["run"] = {"video": str(options.video), "gt": str(options.gt), "realtime": options.realtime,
+                      "profile": options.profile, "cores": options.cores,
                       "max_frames": options.max_frames, "source": options.source, "target": options.target,
                       "fps": gt.get("fps"), "cpu": _cpu_description()}
     (options.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")

@@ -140,7 +140,12 @@ ROWS = [
     ("signs never translated (rightly)", lambda r: str(r["never_translated"])),
     ("time to any translation p50 / p95 (right or wrong)",
      lambda r: " / ".join("never" if v is None else f"{v:.0f} ms" for v in (r["ttt_any_p50_ms"], r["ttt_any_p95_ms"]))),
-    ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"),
+    ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"
+     + (f" (budget {r['budget']['memory_mb']:.0f} MB: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
+    ("CPU after the first second (1.0 = one core)",
+     lambda r: "–" if r.get("cpu_share_after_1s") is None else f"{r['cpu_share_after_1s']:.2f}"),
+    ("keyframes / OCR reads / texts translated by the model",
+     lambda r: " / ".join("–" if v is None else str(v) for v in (r.get("work") or {}).values()) or "–"),
 ]
 
 
@@ -180,6 +185,8 @@ th{background:#f3f3f3}.found{color:#1a7f37}.missed{color:#c62828}img{max-width:1
 def write_report(results: dict, events: dict[str, Events], path: Path) -> None:
     sides = [s for s in events]
     run = results["run"]
+    profile = f"profile {run['profile']}" if run.get("profile") else "default settings"
+    cores = f", {run['cores']} core(s)" if run.get("cores") else ""
     mode = "real time (frames offered at the video's fps, late ones dropped)" if run["realtime"] else \
         "analysis (every frame processed, as fast as possible)"
     speedup = (f"<p><b>Speed-up:</b> the pipeline needs {results['speedup']:.1f}× less time per frame than the "
@@ -188,9 +195,10 @@ def write_report(results: dict, events: dict[str, Events], path: Path) -> None:
         f"<!doctype html><html><head><meta charset='utf-8'><title>ar-translate bench: {html.escape(Path(run['video']).name)}"
         f"</title><style>{STYLE}</style></head><body>",
         f"<h1>Benchmark: {html.escape(Path(run['video']).name)}</h1>",
-        f"<p>{html.escape(run['source'])} → {html.escape(run['target'])}, mode: {mode}; "
+        f"<p>{html.escape(run['source'])} → {html.escape(run['target'])}, mode: {mode}; {profile}{cores}; "
         f"{html.escape(run['cpu'])}; ground truth {html.escape(Path(run['gt']).name)}"
         + (f"; first {run['max_frames']} frames" if run["max_frames"] else "") + ".</p>",
+        "".join(f"<p class='missed'><b>FAILED:</b> {html.escape(reason)}</p>" for reason in results.get("failed", [])),
         "<h2>Side by side</h2>", _table(results, sides), speedup,
         "<p class='note'>A sign is found when some frame of its visible span shows a reading with CER ≤ 0.25; time to "
         "translation runs from the sign's first frame entering to the first frame showing a reading with CER ≤ 0.34 "

@@ -20,7 +20,9 @@ The definitions, exactly (also in ``benchmarks/README.md``):
   than 50 % (5 %) of the signs were never translated. ``ttt_any_*`` (an addition) is the same clock
   stopped by any translation of such a reading, right or wrong: speed apart from translation quality.
 - Also: frames, frames emitted (not dropped), ms per frame (wall time / frames), peak RSS and the
-  per-stage p50/p95 from the summary record.
+  per-stage p50/p95 from the summary record; and (additions) the CPU share after the first second
+  (process CPU time ÷ wall time between frame records, 1.0 = one core busy) and the work done
+  (keyframes, OCR reads, texts the translation model had to translate).
 """
 
 from __future__ import annotations
@@ -127,6 +129,18 @@ def score_segment(segment: dict, events: Events) -> dict | None:
             "ttt_any_ms": ttt_any}
 
 
+def cpu_share(frames: list[dict], after_ms: float) -> float | None:
+    """CPU time used ÷ wall time elapsed between the first frame emitted after ``after_ms`` and the
+    last one (1.0 = one core busy); None when the records carry no ``cpu_ms``."""
+    shown = sorted((r for r in frames if not r.get("dropped") and r.get("cpu_ms") is not None),
+                   key=lambda r: r["emitted_ms"])
+    later = [r for r in shown if r["emitted_ms"] >= after_ms]
+    if len(later) < 2 or later[-1]["emitted_ms"] <= later[0]["emitted_ms"]:
+        return None
+    first, last = later[0], later[-1]
+    return round((last["cpu_ms"] - first["cpu_ms"]) / (last["emitted_ms"] - first["emitted_ms"]), 3)
+
+
 def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
     """sacrebleu corpus chrF on normalised text; each hypothesis may have several references."""
     try:
@@ -161,5 +175,8 @@ def score(events: Events, gt: dict) -> dict:
         "ms_per_frame": round(1000.0 * summary["wall_s"] / max(1, summary["frames"]), 2),
         "peak_rss_mb": summary["peak_rss_mb"],
         "stage_ms": summary.get("stage_ms", {}),
+        "cpu_share_after_1s": cpu_share(frames, after_ms=1000.0),
+        "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
+                 "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],
     }

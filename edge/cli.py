@@ -19,7 +19,8 @@ def _replay(args: argparse.Namespace) -> int:
 
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
                             output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
-                            realtime=args.realtime, profile=args.profile, cores=args.cores, offline=args.offline,
+                            realtime=args.realtime, profile=args.profile, cores=args.cores,
+                            memory_budget_mb=args.memory_budget_mb, offline=args.offline,
                             progress=not args.quiet)
     print_summary(replay(options), options)
     return 0
@@ -60,10 +61,13 @@ def _bench(args: argparse.Namespace) -> int:
 
     options = BenchOptions(video=Path(args.video), gt=args.gt, out=args.out, source=args.source, target=args.target,
                            compare=args.compare, realtime=args.realtime, max_frames=args.max_frames,
-                           profile=args.profile, cores=args.cores,
+                           profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
                            progress=not args.quiet, report=not args.no_report)
-    print_results(bench(options), args.out)
-    return 0
+    results = bench(options)
+    print_results(results, args.out)
+    for reason in results.get("failed", []):
+        print(f"FAILED: {reason}", file=sys.stderr)
+    return 1 if results.get("failed") else 0
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -78,6 +82,7 @@ def _add_profile_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=list(PROFILES),
                         help="device profile: cores, threads, detector size, keyframe cadence, memory budget")
     parser.add_argument("--cores", type=int, help="run on at most this many CPU cores (overrides the profile)")
+    parser.add_argument("--memory-budget-mb", type=float, help="peak RSS allowed (overrides the profile's budget)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "max_frames", None) is not None and args.max_frames < 1:
-        print("error: --max-frames must be at least 1", file=sys.stderr)
-        return 2
+    for flag in ("max_frames", "cores"):
+        if getattr(args, flag, None) is not None and getattr(args, flag) < 1:
+            print(f"error: --{flag.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except ArTranslateError as exc:

@@ -194,9 +194,9 @@ class Pipeline(FrameProcessor):
             self.keyframes += 1
             snapshot = self.tracker.snapshot()
             if self._worker:
-                self._worker.submit(index, image.copy(), snapshot)
+                self._worker.submit(index, image.copy(), snapshot, self.tracker.motion_px)
             else:
-                self._attach(self.reader.read(index, image, snapshot), pts_ms, spent)
+                self._attach(self.reader.read(index, image, snapshot, self.tracker.motion_px), pts_ms, spent)
         t1 = time.perf_counter()
         regions = self._regions(image.shape)
         overlays = [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions]

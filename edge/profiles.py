@@ -43,8 +43,8 @@ PROFILES = {
 DEFAULT = DeviceProfile("default", None, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, None)
 
 
-def get_profile(name: str | None, cores: int | None = None) -> DeviceProfile:
-    """The named profile (``None``: the default), with ``cores`` overriding its core count."""
+def get_profile(name: str | None, cores: int | None = None, memory_budget_mb: float | None = None) -> DeviceProfile:
+    """The named profile (``None``: the default), with ``cores`` and ``memory_budget_mb`` overriding it."""
     if name is None:
         profile = DEFAULT
     elif name in PROFILES:
@@ -55,6 +55,8 @@ def get_profile(name: str | None, cores: int | None = None) -> DeviceProfile:
         if cores < 1:
             raise InputError("--cores must be at least 1")
         profile = replace(profile, cores=cores)
+    if memory_budget_mb is not None:
+        profile = replace(profile, memory_budget_mb=memory_budget_mb)
     return profile
 
 

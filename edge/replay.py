@@ -30,6 +30,7 @@ class ReplayOptions:
     realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
     profile: str | None = None  # device profile name (edge/profiles.py); None: the defaults
     cores: int | None = None  # overrides the profile's core count
+    memory_budget_mb: float | None = None  # overrides the profile's memory budget
     offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
     progress: bool = True
 
@@ -50,7 +51,7 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     ``build`` makes the frame processor (default: the pipeline for the options' languages); it is
     called after the input and the outputs are checked, so bad paths fail before models load.
     """
-    profile = get_profile(options.profile, options.cores)
+    profile = get_profile(options.profile, options.cores, options.memory_budget_mb)
     cores = apply_cores(profile)
     frames = open_source(options.input)
     events = EventLog(options.events) if options.events else None

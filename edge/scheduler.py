@@ -26,7 +26,7 @@ import numpy as np
 
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
-from edge.track import Reading, Snapshot, TrackerOptions, content_hash, hamming, match
+from edge.track import Reading, Snapshot, TrackerOptions, content_signature, match, similarity
 from edge.translate import Translator
 
 FAST_MOTION_PX = 6.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
@@ -76,7 +76,9 @@ class KeyframeReader:
         self.translator = translator
         self.options = options or TrackerOptions()
 
-    def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot]) -> KeyframeResult:
+    def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot], motion_px: float = 0.0) -> KeyframeResult:
+        """Detect in ``image``, read what is new, changed or not settled, translate the new lines.
+        ``motion_px``: the camera's motion when the frame was taken (readings in motion may be blurred)."""
         spent: dict[str, float] = {}
         t0 = time.perf_counter()
         boxes = self.detector.detect(image)
@@ -89,20 +91,22 @@ class KeyframeReader:
         edge = self.options.edge_px
         readings, reads = [], 0
         for detected, tid in zip(boxes, ids):
-            digest = content_hash(grey, detected.box)
+            signature = content_signature(grey, detected.box)
             x, y, w, h = detected.box
             partial = x <= edge or y <= edge or x + w >= width - edge or y + h >= height - edge
             before = known.get(tid)
-            unchanged = (before is not None and before.read and not before.partial and before.hash is not None
-                         and hamming(digest, before.hash) <= self.options.same_content_bits
+            unchanged = (before is not None and before.settled and before.signature is not None
+                         and similarity(signature, before.signature) >= self.options.same_content
                          and w <= before.read_w * (1 + self.options.grown_share))
-            reading = Reading(tuple(float(v) for v in detected.box), tid, digest, partial=partial)
+            reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial)
             if not unchanged:
                 line = self.recognizer.read(image, detected.quad)
                 reads += 1
                 reading.reread = True
                 if line is not None:
                     reading.text, reading.ocr_conf = line.text, line.conf
+                reading.settled = (not partial and motion_px <= self.options.settle_motion_px
+                                   and (line is None or line.conf >= self.options.settle_conf))
             readings.append(reading)
         t2 = time.perf_counter()
         if reads:
@@ -130,9 +134,9 @@ class KeyframeWorker:
     def idle(self) -> bool:
         return not self._busy.is_set()
 
-    def submit(self, frame: int, image: np.ndarray, snapshot: list[Snapshot]) -> None:
+    def submit(self, frame: int, image: np.ndarray, snapshot: list[Snapshot], motion_px: float) -> None:
         self._busy.set()
-        self._jobs.put((frame, image, snapshot))
+        self._jobs.put((frame, image, snapshot, motion_px))
 
     def poll(self) -> list[KeyframeResult]:
         """Finished keyframes (an exception from the reader is raised here, on the display thread)."""

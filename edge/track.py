@@ -6,8 +6,9 @@ backwards. A region moves with the median motion of its points and scales with t
 (a partial affine fit of all points). A region whose points are lost (occluded, blurred away) is
 *lost*: it is not drawn, its box is carried by the camera's motion, and it is remembered for a
 while so that a keyframe detection at the same place with the same content revives it under the
-same id without reading it again. Content is compared with a 64-bit difference hash (dHash) of the
-region's crop: a region is re-read only when its content changed or it was never read.
+same id without reading it again. Content is compared by a small normalised thumbnail of the
+region's crop (cross-correlation): a region is re-read only when its content changed, it was never
+read, or its reading is not settled yet (read in motion, cut by the frame's edge, low confidence).
 
 Keyframe results are computed on an older frame; ``since_keyframe`` accumulates the camera motion
 from the keyframe to now, so their boxes land where the sign is *now*.
@@ -33,19 +34,32 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def content_hash(grey: np.ndarray, box: Box) -> int:
-    """64-bit difference hash of the box's crop (grey, full resolution): neighbours' brightness order."""
+SIGNATURE_SIZE = (64, 16)  # w, h of the thumbnail a region's content is compared by
+SIGNATURE_STRIPS = 8  # compared strip by strip, so that one changed character shows
+
+
+def content_signature(grey: np.ndarray, box: Box) -> np.ndarray:
+    """The box's crop as a small grey thumbnail (h × w, float32)."""
     x, y, w, h = (int(round(v)) for v in box)
     crop = grey[max(0, y): max(0, y + h), max(0, x): max(0, x + w)]
     if crop.size == 0:
-        return 0
-    small = cv2.resize(crop, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
-    bits = (small[:, 1:] > small[:, :-1]).flatten()
-    return int(np.packbits(bits).view(">u8")[0])
+        return np.zeros(SIGNATURE_SIZE[::-1], np.float32)
+    return cv2.resize(crop, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Content similarity of two signatures, -1..1: the lowest normalised cross-correlation of their
+    vertical strips. Lighting, noise and a pixel of box jitter keep it near 1; one changed character
+    drops its strip, and so the whole figure."""
+    def strips(t: np.ndarray) -> np.ndarray:
+        s = t.reshape(t.shape[0], SIGNATURE_STRIPS, -1).transpose(1, 0, 2).reshape(SIGNATURE_STRIPS, -1)
+        s = s - s.mean(axis=1, keepdims=True)
+        return s / np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 4.0)  # flat strips: no signal, no alarm
+
+    sa, sb = strips(a), strips(b)
+    flat = (np.abs(sa).sum(axis=1) < 1e-3) & (np.abs(sb).sum(axis=1) < 1e-3)
+    ncc = np.where(flat, 1.0, (sa * sb).sum(axis=1))
+    return float(ncc.min())
 
 
 @dataclass
@@ -55,9 +69,12 @@ class TrackerOptions:
     fb_error_px: float = 1.0  # forward–backward flow error above which a point is dropped (flow-image px)
     background_points: int = 40  # points on the whole frame, for the camera's motion
     min_iou: float = 0.3  # overlap of a detection with a region's box to be the same region
-    same_content_bits: int = 12  # dHash bits that may differ for the content to count as unchanged
+    same_content: float = 0.7  # signature similarity at or above which a region's content is unchanged
     grown_share: float = 0.15  # a region whose box grew by more than this since it was read is read again
-    edge_px: int = 3  # a box this close to the frame's edge may be cut: read again until it is not
+    edge_px: int = 8  # a box this close to the frame's edge may be cut: read again until it is not
+    settle_motion_px: float = 2.5  # a reading taken while the camera moved more (px/frame) may be blurred
+    settle_conf: float = 0.6  # ... or with less OCR confidence may be wrong: both are read again
+    max_reads: int = 6  # reads a region gets before its reading is final (while its content is unchanged)
     missed_keyframes: int = 2  # a region the detector misses this many keyframes running is lost
     lost_keep_ms: float = 3000.0  # a lost region is remembered this long for re-identification
 
@@ -70,9 +87,10 @@ class Track:
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
-    hash: int | None = None  # content hash of the crop that was read
+    signature: np.ndarray | None = field(default=None, repr=False)  # content of the crop that was read
     read_w: float = 0.0  # box width when read (scaled with the camera's zoom since)
     partial: bool = False  # read while cut by the frame's edge
+    settled: bool = False  # its reading is final while the content is unchanged
     rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
     lost_since_ms: float | None = None  # None while tracked
     missed: int = 0  # keyframes in a row the detector did not see it
@@ -91,10 +109,9 @@ class Snapshot:
 
     id: int
     box: Box
-    hash: int | None
-    read: bool  # has text, or was rejected: no need to read while the content is unchanged
-    read_w: float
-    partial: bool
+    signature: np.ndarray | None
+    settled: bool  # read well enough: no need to read again while the content is unchanged
+    read_w: float  # box width when it was read, px
 
 
 @dataclass
@@ -103,9 +120,10 @@ class Reading:
 
     box: Box  # in the keyframe's pixels
     track_id: int | None  # the snapshot region it matched, if any
-    hash: int
+    signature: np.ndarray
     text: str | None = None  # None: reused (``reread`` False) or not text
     partial: bool = False  # the box touches the frame's edge (the sign may be cut)
+    settled: bool = False  # read sharp, whole and confidently: final while the content is unchanged
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
@@ -256,8 +274,7 @@ class FlowTracker:
     def snapshot(self) -> list[Snapshot]:
         """The regions as they are now, for a keyframe taken now; restarts ``since_keyframe``."""
         self.since_keyframe = _IDENTITY.copy()
-        return [Snapshot(t.id, t.box, t.hash, t.text is not None or t.rejected, t.read_w, t.partial)
-                for t in self.tracks.values()]
+        return [Snapshot(t.id, t.box, t.signature, t.settled, t.read_w) for t in self.tracks.values()]
 
     def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float) -> None:
         """Attach a keyframe's readings: boxes move from the keyframe to now, matched regions keep
@@ -276,9 +293,13 @@ class FlowTracker:
             track.missed = 0
             if reading.reread:
                 track.reads += 1
-                track.hash, track.read_w, track.partial = reading.hash, track.box[2], reading.partial
-                track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
-                track.translation, track.translation_source = reading.translation, reading.translation_source
+                track.signature, track.read_w = reading.signature, track.box[2]
+                track.settled = reading.settled or track.reads >= self.options.max_reads
+                if reading.text is not None or track.text is None or track.partial:
+                    # a failed re-read (blur, a passer-by) keeps the reading the region already has
+                    track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
+                    track.translation, track.translation_source = reading.translation, reading.translation_source
+                    track.partial = reading.partial
             if track.lost_since_ms is not None or track.points is None:
                 track.lost_since_ms = None
                 if self._prev is not None:

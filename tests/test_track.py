@@ -1,0 +1,150 @@
+"""Tracking between keyframes, content-change re-reads, lost-and-found, the cache bound and the
+device profiles — through the real pipeline (LiteRT detector, Tesseract, CTranslate2)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.scenes import SceneOptions, render
+from benchmarks.signs import SignStyle, sign_photo
+from edge.capture import Frame, FrameSource, open_source
+from edge.pipeline import Pipeline
+from edge.profiles import PROFILES, get_profile
+from edge.scheduler import KeyframeReader
+from edge.track import content_signature, iou, similarity
+from edge.translate import TranslationCache
+from tests.conftest import run_cli
+
+FPS = 15.0
+
+
+def source_of(images: list[np.ndarray]) -> FrameSource:
+    return FrameSource("synthetic", FPS, len(images), iter(Frame(i, i * 1000.0 / FPS, img) for i, img in enumerate(images)))
+
+
+@pytest.fixture
+def pipeline(detector, recognizer, translator):
+    return Pipeline(detector, recognizer, translator, profile=get_profile("pi4"))
+
+
+def shown(results) -> list[list]:
+    return [[(r.id, r.text, r.translation) for r in result.regions] for result in results]
+
+
+def test_a_moving_sign_keeps_one_id_and_its_box_follows_the_sign(tmp_path, pipeline):
+    gt = render(SceneOptions(seconds=5, signs=1, seed=12, pause_share=0.0), tmp_path / "walk")
+    results = list(pipeline.run(open_source(tmp_path / "walk.mp4")))
+    (segment,) = gt["segments"]
+    ids = {r.id for res in results[segment["first_frame"]: segment["last_frame"] + 1] for r in res.regions
+           if r.text == segment["text"]}
+    assert len(ids) == 1, ids
+    overlaps = []
+    for res in results[segment["first_frame"]: segment["last_frame"] + 1]:
+        truth = [g["box"] for g in gt["frames"][res.frame]["regions"]]
+        overlaps += [iou(r.box, truth[0]) for r in res.regions if r.text == segment["text"]]
+    assert len(overlaps) >= 0.7 * (segment["last_frame"] - segment["first_frame"] + 1)
+    assert np.median(overlaps) >= 0.5  # the overlay sits on the moving sign between keyframes
+    assert pipeline.keyframes < len(results) / 2  # detection does not run on every frame
+
+
+def test_a_still_sign_is_read_and_translated_once(pipeline, translator):
+    image, _ = sign_photo(["Notausgang", "Bitte warten"], seed=4, styles=[SignStyle(text_px=40)] * 2)
+    rng = np.random.default_rng(0)
+    frames = [np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(90)]  # 6 s
+    misses = translator.cache.misses
+    results = list(pipeline.run(source_of(frames)))
+    assert {t for res in results[-30:] for _, t, _ in shown([res])[0]} == {"Notausgang", "Bitte warten"}
+    assert pipeline.ocr_reads == 2 and pipeline.keyframes >= 3
+    assert translator.cache.misses - misses <= 2  # each text went to the translator at most once
+    assert len({r.id for res in results for r in res.regions}) == 2
+
+
+def test_a_region_is_read_again_when_its_content_changes(pipeline):
+    style = [SignStyle(text_px=42, scheme="black-on-white")]
+    before, _ = sign_photo(["Gleis 3"], seed=4, styles=style)
+    after, _ = sign_photo(["Gleis 4"], seed=4, styles=style)
+    results = list(pipeline.run(source_of([before] * 40 + [after] * 40)))
+    assert {t for _, t, _ in shown(results[:40])[30]} == {"Gleis 3"}
+    assert {t for _, t, _ in shown(results[-5:])[-1]} == {"Gleis 4"}
+    assert pipeline.ocr_reads == 2
+
+
+def test_lost_and_found_keeps_the_id_without_reading_again(pipeline):
+    image, (sign,) = sign_photo(["Wartesaal"], seed=6, styles=[SignStyle(text_px=42)])
+    hidden = image.copy()
+    x, y, w, h = sign.box
+    cv2.rectangle(hidden, (x - 30, y - 30), (x + w + 30, y + h + 30), (40, 40, 40), -1)  # someone steps in front
+    results = list(pipeline.run(source_of([image] * 20 + [hidden] * 12 + [image] * 40)))
+    before = {r.id for r in results[15].regions}
+    assert len(before) == 1
+    assert all(not res.regions for res in results[22:32])  # not drawn over the person
+    after = {r.id for r in results[-1].regions}
+    assert after == before and pipeline.ocr_reads == 1
+
+
+def test_content_signature_tells_one_changed_character_from_noise(detector):
+    style = [SignStyle(text_px=40, scheme="black-on-white")]
+    a, _ = sign_photo(["Gleis 3"], seed=4, styles=style)
+    b, _ = sign_photo(["Gleis 4"], seed=4, styles=style)
+    box = detector.detect(a)[0].box
+    grey_a, grey_b = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
+    noisy = np.clip(grey_a * 0.8 + np.random.default_rng(1).normal(0, 4, grey_a.shape), 0, 255).astype(np.uint8)
+    shifted = (box[0] + 1, box[1] + 1, box[2], box[3])
+    assert similarity(content_signature(grey_a, box), content_signature(noisy, shifted)) > 0.8
+    assert similarity(content_signature(grey_a, box), content_signature(grey_b, box)) < 0.5
+
+
+def test_the_translation_cache_is_bounded_least_recently_used_first():
+    cache = TranslationCache(max_entries=3)
+    for text in ("Ausgang", "Eingang", "Toiletten"):
+        cache.put(text, text.lower())
+    assert cache.get("AUSGANG") == "ausgang"  # normalised key; refreshes Ausgang
+    cache.put("Wartesaal", "waiting room")
+    cache.put("Bahnhof", "station")
+    assert len(cache) == 3
+    assert cache.get("Eingang") is None and cache.get("Toiletten") is None  # the least recently used went
+    assert cache.get("Ausgang") == "ausgang" and cache.get("Bahnhof") == "station"
+
+
+def test_profiles_set_detector_threads_cadence_and_cache(detector, recognizer):
+    zero = get_profile("pi-zero-2", cores=1)
+    assert zero.cores == 1 and zero.memory_budget_mb == 200 and zero.detector.endswith("320x256-int8")
+    assert PROFILES["pi4"].memory_budget_mb == 250 and PROFILES["desktop"].detector.endswith("640x480-int8")
+    assert PROFILES["pi-zero-2"].keyframe_max_ms > PROFILES["desktop"].keyframe_max_ms
+    from edge.replay import build_pipeline
+
+    built = build_pipeline("de", "en", False, zero)
+    detector_used = built.reader.detector
+    assert (detector_used.input_w, detector_used.input_h) == (320, 256) and detector_used.options.threads == 1
+    assert built.translator.cache.max_entries == 512
+    assert (built.cadence.min_ms, built.cadence.max_ms) == (250, 3000)
+    assert isinstance(built.reader, KeyframeReader)
+
+
+def test_replay_with_a_profile_pins_cores_and_reports_the_budget(tmp_path):
+    events = tmp_path / "e.jsonl"
+    result = run_cli("replay", "edge/assets/demo_de.mp4", "--profile", "pi-zero-2", "--cores", "1", "--max-frames", "30",
+                     "--events", str(events), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(events.read_text().splitlines()[-1])
+    assert summary["profile"] == "pi-zero-2" and summary["cores"] == 1
+    assert summary["budget"]["memory_mb"] == 200 and summary["budget"]["ok"] == (summary["peak_rss_mb"] <= 200)
+    result = run_cli("replay", "edge/assets/demo_de.mp4", "--max-frames", "5", "--memory-budget-mb", "50",
+                     "--events", str(events), "--quiet")
+    assert result.returncode == 0 and "over the default memory budget of 50 MB" in result.stderr
+    assert run_cli("replay", "edge/assets/demo_de.mp4", "--profile", "toaster").returncode == 2
+    assert run_cli("replay", "edge/assets/demo_de.mp4", "--cores", "0").returncode == 2
+
+
+def test_a_benchmark_over_its_memory_budget_fails(tmp_path):
+    render(SceneOptions(seconds=2, signs=1, seed=2), tmp_path / "s")
+    result = run_cli("bench", str(tmp_path / "s.mp4"), "--gt", str(tmp_path / "s.gt.json"), "--profile", "pi4",
+                     "--memory-budget-mb", "60", "--out", str(tmp_path / "o"), "--quiet", "--no-report")
+    assert result.returncode == 1 and "FAILED: pipeline peak RSS" in result.stderr
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["pipeline"]["budget"] == {"profile": "pi4", "memory_mb": 60.0,
+                                             "peak_rss_mb": results["pipeline"]["peak_rss_mb"], "ok": False}
