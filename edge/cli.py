@@ -26,6 +26,18 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _live(args: argparse.Namespace) -> int:
+    from edge.live import run_live
+    from edge.replay import ReplayOptions, print_summary
+
+    options = ReplayOptions(input=args.camera, source=args.source, target=args.target, events=args.events,
+                            output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=True,
+                            profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
+                            offline=args.offline, progress=False)
+    print_summary(run_live(options, port=args.preview_port, window=False if args.no_window else None), options)
+    return 0
+
+
 def _read_lines(fd: int):
     """Complete stdin lines, in chunks of whatever has arrived: each chunk is one batch, and no
     line waits for input that has not been typed yet (a driving program gets an answer per line)."""
@@ -103,6 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_flags(replay)
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_replay)
+
+    live = sub.add_parser("live", help="the pipeline on a camera, with a preview window or a browser preview")
+    live.add_argument("--camera", default="0", help="camera index (default 0), or a video file standing in for a camera")
+    live.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
+    live.add_argument("--target", default="en", help="language to translate to, default en")
+    live.add_argument("--offline", action="store_true", help="never open a network socket")
+    live.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
+    live.add_argument("--output", type=Path, help="also record the annotated video here (.mp4)")
+    live.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
+    live.add_argument("--max-frames", type=int, help="stop after this many camera frames")
+    _add_profile_flags(live)
+    live.add_argument("--preview-port", type=int, default=8090,
+                      help="port of the browser preview on 127.0.0.1 when there is no display (0: any free port)")
+    live.add_argument("--no-window", action="store_true", help="browser preview even when a display exists")
+    live.set_defaults(func=_live)
 
     translate = sub.add_parser("translate", help="translate texts given as arguments, or one per stdin line")
     translate.add_argument("texts", nargs="*")

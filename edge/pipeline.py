@@ -188,7 +188,7 @@ class Pipeline(FrameProcessor):
         if self._worker:
             for result in self._worker.poll():
                 self._attach(result, pts_ms, spent)
-        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.lost_count()) and \
+        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()) and \
                 (self._worker is None or self._worker.idle):
             self.cadence.taken(pts_ms)
             self.keyframes += 1

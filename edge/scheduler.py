@@ -11,7 +11,7 @@ readings attach to the tracked regions when they arrive. In analysis mode (every
 line, so a replay is deterministic.
 
 The cadence adapts: detection runs every ``keyframe_max_ms`` on a still scene and down to every
-``keyframe_min_ms`` when the camera moves fast or a region was lost.
+``keyframe_min_ms`` when the camera moves fast, a region was lost or a reading is not settled.
 """
 
 from __future__ import annotations
@@ -42,15 +42,16 @@ class Cadence:
     motion_px: float = field(default=0.0, init=False)
     last_ms: float | None = field(default=None, init=False)
 
-    def interval_ms(self, lost: int) -> float:
-        if lost:
+    def interval_ms(self, pending: int) -> float:
+        if pending:
             return self.min_ms
         share = min(1.0, self.motion_px / FAST_MOTION_PX)
         return self.max_ms - share * (self.max_ms - self.min_ms)
 
-    def due(self, pts_ms: float, motion_px: float, lost: int) -> bool:
+    def due(self, pts_ms: float, motion_px: float, pending: int) -> bool:
+        """``pending``: regions lost or not read well yet — they want the next keyframe soon."""
         self.motion_px += self.smoothing * (motion_px - self.motion_px)
-        return self.last_ms is None or pts_ms - self.last_ms >= self.interval_ms(lost)
+        return self.last_ms is None or pts_ms - self.last_ms >= self.interval_ms(pending)
 
     def taken(self, pts_ms: float) -> None:
         self.last_ms = pts_ms

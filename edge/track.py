@@ -324,8 +324,11 @@ class FlowTracker:
         cy = dy + dh / 2 + (y1 + h1 / 2) - (y0 + h0 / 2)
         return (cx - dw * scale / 2, cy - dh * scale / 2, dw * scale, dh * scale)
 
-    def lost_count(self) -> int:
-        return sum(t.lost_since_ms is not None and not t.rejected and t.text is not None for t in self.tracks.values())
+    def pending_count(self) -> int:
+        """Regions that want a keyframe soon: lost text regions (to find again) and readings not settled."""
+        return sum((t.lost_since_ms is not None and not t.rejected and t.text is not None)
+                   or (t.lost_since_ms is None and not t.settled and t.reads < self.options.max_reads)
+                   for t in self.tracks.values())
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,0 +1,72 @@
+"""``ar-translate live`` against a video file standing in for a camera: the browser preview serves
+MJPEG on 127.0.0.1, and Ctrl-C (or the page's stop link) ends the run cleanly with its summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import DEMO_VIDEO, ROOT
+
+
+def start_live(tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}  # headless
+    process = subprocess.Popen([sys.executable, "-m", "edge", "live", "--camera", str(DEMO_VIDEO), "--offline",
+                                "--preview-port", "0", "--events", str(tmp_path / "live.jsonl"), *extra],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        found = re.search(r"preview: http://127\.0\.0\.1:(\d+)/", line)
+        if found:
+            return process, int(found.group(1))
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("live did not announce its preview address")
+
+
+def read_records(path) -> tuple[list[dict], dict]:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return records[:-1], records[-1]
+
+
+def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
+    process, port = start_live(tmp_path)
+    try:
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+        assert b'<img src="/stream">' in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream", timeout=20) as stream:
+            assert stream.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+            head = stream.read(4096)
+        assert head.startswith(b"--frame\r\nContent-Type: image/jpeg") and b"\xff\xd8" in head  # a JPEG frame
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    frames, summary = read_records(tmp_path / "live.jsonl")
+    assert summary["type"] == "summary" and 0 < summary["frames"] < 300  # stopped early, summary written
+    assert [r["frame"] for r in frames] == list(range(summary["frames"]))
+    assert summary["dropped"] == sum(r["dropped"] for r in frames)
+    assert "frames" in out
+
+
+def test_live_stops_from_the_preview_page(tmp_path):
+    process, port = start_live(tmp_path, "--profile", "pi4")
+    try:
+        time.sleep(1.0)
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/stop", timeout=10).read() == b"stopping\n"
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    _, summary = read_records(tmp_path / "live.jsonl")
+    assert summary["profile"] == "pi4" and summary["frames"] < 300
