@@ -1,11 +1,12 @@
 """Regenerate the README's end-to-end results table: one command, every figure from one sitting.
 
-    python -m benchmarks.readme_table            # ~6 min on 2 cores; rewrites README.md between the markers
+    python -m benchmarks.readme_table            # ~10 min on 2 cores; rewrites README.md between the markers
 
-It renders the standard scenario (``benchmarks.scenes --preset standard``, seeded, so the same video
-every time) into ``work/bench/``, runs ``ar-translate bench --compare naive`` on it in analysis mode
-(every frame) and in real-time mode, and writes the table between ``<!-- bench-table:start -->``
-and ``<!-- bench-table:end -->`` in README.md. Each run's report stays in ``work/bench/``.
+It renders the standard and still scenarios (``benchmarks.scenes --preset ...``, seeded, so the same
+videos every time) into ``work/bench/``, runs ``ar-translate bench`` on them as listed in ``RUNS``
+(every frame and real time; default settings on 2 cores and device profiles pinned to one core;
+the naive baseline beside the pipeline) and writes the table between ``<!-- bench-table:start -->``
+and ``<!-- bench-table:end -->`` in README.md. Each run's report stays in ``work/bench/runN/``.
 """
 
 from __future__ import annotations
@@ -20,21 +21,12 @@ from benchmarks.scenes import PRESETS, render
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 
-RUNS = [  # (label, folder, realtime)
-    ("every frame", "analysis", False),
-    ("real time (15 fps)", "realtime", True),
-]
-
-ROWS = [
-    ("signs found", lambda r: f"{r['signs_found']} / {r['segments']}"),
-    ("mean best CER", lambda r: f"{r['mean_cer']:.3f}"),
-    ("chrF", lambda r: f"{r['chrf']:.1f}"),
-    ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
-    ("frames emitted", lambda r: f"{100 * r['frames_emitted'] / r['frames']:.0f} %"),
-    ("time to translation p50", lambda r: _ms(r["ttt_p50_ms"])),
-    ("time to translation p95", lambda r: _ms(r["ttt_p95_ms"])),
-    ("time to any translation p50 / p95", lambda r: f"{_ms(r['ttt_any_p50_ms'])} / {_ms(r['ttt_any_p95_ms'])}"),
-    ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"),
+RUNS = [  # (column label, scenario preset, profile, cores, real time, compare with naive)
+    ("every frame, 2 cores", "standard", None, None, False, True),
+    ("every frame, pi4, 1 core", "standard", "pi4", 1, False, True),
+    ("real time, pi4, 1 core", "standard", "pi4", 1, True, True),
+    ("real time, pi-zero-2, 1 core", "standard", "pi-zero-2", 1, True, False),
+    ("still 30 s, real time, pi4, 1 core", "still", "pi4", 1, True, False),
 ]
 
 
@@ -42,14 +34,31 @@ def _ms(value: float | None) -> str:
     return "never" if value is None else f"{value:.0f} ms"
 
 
-def table(runs: list[tuple[str, dict]]) -> str:
-    header = "| | " + " | ".join(f"pipeline, {label} | naive, {label}" for label, _ in runs) + " |"
-    lines = [header, "|---" * (1 + 2 * len(runs)) + "|"]
+def _work(r: dict) -> str:
+    work = r.get("work") or {}
+    return " / ".join("–" if work.get(k) is None else str(work[k]) for k in ("keyframes", "ocr_reads", "translations"))
+
+
+ROWS = [
+    ("signs found", lambda r: f"{r['signs_found']} / {r['segments']}"),
+    ("mean best CER", lambda r: f"{r['mean_cer']:.3f}"),
+    ("chrF", lambda r: f"{r['chrf']:.1f}"),
+    ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
+    ("frames emitted", lambda r: f"{100 * r['frames_emitted'] / r['frames']:.0f} %"),
+    ("time to translation p50 / p95", lambda r: f"{_ms(r['ttt_p50_ms'])} / {_ms(r['ttt_p95_ms'])}"),
+    ("time to any translation p50 / p95", lambda r: f"{_ms(r['ttt_any_p50_ms'])} / {_ms(r['ttt_any_p95_ms'])}"),
+    ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB" + (
+        f" (budget {r['budget']['memory_mb']:.0f}: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
+    ("CPU after 1 s (1.0 = a core)", lambda r: "–" if r.get("cpu_share_after_1s") is None else f"{r['cpu_share_after_1s']:.2f}"),
+    ("keyframes / OCR reads / model translations", _work),
+]
+
+
+def table(columns: list[tuple[str, dict]]) -> str:
+    lines = ["| | " + " | ".join(label for label, _ in columns) + " |", "|---" * (1 + len(columns)) + "|"]
     for name, cell in ROWS:
-        lines.append(f"| {name} | " + " | ".join(f"{cell(r['pipeline'])} | {cell(r['naive'])}" for _, r in runs) + " |")
-    speedups = [f"{r['speedup']:.1f}× ({label})" for label, r in runs if not r["run"]["realtime"] and r.get("speedup")]
-    note = f"\nSpeed-up, naive ms/frame ÷ pipeline ms/frame: {', '.join(speedups)}.\n" if speedups else "\n"
-    return "\n".join(lines) + "\n" + note
+        lines.append(f"| {name} | " + " | ".join(cell(r) for _, r in columns) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -57,15 +66,20 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "work" / "bench")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = parser.parse_args()
-    stem = args.work / "standard"
-    if not stem.with_suffix(".gt.json").exists():
-        render(PRESETS["standard"], stem)
-    runs = []
-    for label, folder, realtime in RUNS:
-        options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=args.work / folder,
-                               compare=["naive"], realtime=realtime)
-        runs.append((label, bench(options)))
-    text = table(runs)
+    columns, speedups = [], []
+    for n, (label, preset, profile, cores, realtime, naive) in enumerate(RUNS):
+        stem = args.work / preset
+        if not stem.with_suffix(".gt.json").exists():
+            render(PRESETS[preset], stem)
+        options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=args.work / f"run{n}",
+                               compare=["naive"] if naive else [], realtime=realtime, profile=profile, cores=cores)
+        results = bench(options)
+        columns.append((f"pipeline, {label}", results["pipeline"]))
+        if naive:
+            columns.append((f"naive, {label}", results["naive"]))
+            if not realtime:
+                speedups.append(f"{results['speedup']:.1f}× ({label})")
+    text = table(columns) + (f"\nSpeed-up, naive ms/frame ÷ pipeline ms/frame: {', '.join(speedups)}.\n" if speedups else "")
     print(text)
     readme = args.readme.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)

@@ -9,6 +9,7 @@ shipped in ``edge/assets`` (Bitstream Vera licence), so any Unicode target rende
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,9 +36,21 @@ class Overlay:
     translated: bool
 
 
-@lru_cache(maxsize=64)
+FONT_STEP = 1.12  # font sizes are drawn from a ladder 12 % apart: a tracked box that grows by a pixel
+# a frame reuses a loaded face instead of loading one per size (64 cached faces held 13 MB)
+
+
+@lru_cache(maxsize=32)
 def font(size_px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_PATH), size_px)
+
+
+def font_step(size_px: int, smallest_px: int) -> int:
+    """The largest ladder size (``smallest_px`` × FONT_STEP^k) not above ``size_px``."""
+    if size_px <= smallest_px:
+        return smallest_px
+    k = int(math.log(size_px / smallest_px) / math.log(FONT_STEP) + 1e-9)
+    return max(smallest_px, int(smallest_px * FONT_STEP**k))
 
 
 def sign_colours(patch: np.ndarray) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -64,6 +77,7 @@ def layout(text: str, width: int, height: int, options: RenderOptions) -> tuple[
         longest = max(lines, key=lambda s: font(40).getlength(s))
         length_at_40 = max(1.0, font(40).getlength(longest))
         size = min(size, int(40 * width * 0.94 / length_at_40))
+        size = font_step(size, options.min_font_px)
         if size > best[1]:
             best = (lines, size)
     return best

@@ -121,7 +121,7 @@ def test_profiles_set_detector_threads_cadence_and_cache(detector, recognizer):
     detector_used = built.reader.detector
     assert (detector_used.input_w, detector_used.input_h) == (320, 256) and detector_used.options.threads == 1
     assert built.translator.cache.max_entries == 512
-    assert (built.cadence.min_ms, built.cadence.max_ms) == (250, 3000)
+    assert (built.cadence.min_ms, built.cadence.max_ms) == (150, 3000)
     assert isinstance(built.reader, KeyframeReader)
 
 
