@@ -20,7 +20,8 @@ def _replay(args: argparse.Namespace) -> int:
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
                             output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
                             realtime=args.realtime, profile=args.profile, cores=args.cores,
-                            memory_budget_mb=args.memory_budget_mb, offline=args.offline,
+                            memory_budget_mb=args.memory_budget_mb, translation_cache=args.translation_cache,
+                            offline=args.offline,
                             progress=not args.quiet)
     print_summary(replay(options), options)
     return 0
@@ -33,7 +34,7 @@ def _live(args: argparse.Namespace) -> int:
     options = ReplayOptions(input=args.camera, source=args.source, target=args.target, events=args.events,
                             output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=True,
                             profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
-                            offline=args.offline, progress=False)
+                            translation_cache=args.translation_cache, offline=args.offline, progress=False)
     print_summary(run_live(options, port=args.preview_port, window=False if args.no_window else None), options)
     return 0
 
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
     _add_profile_flags(replay)
+    replay.add_argument("--translation-cache", type=Path, metavar="FILE",
+                        help="keep translations across runs in this SQLite file")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_replay)
 
@@ -126,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
     live.add_argument("--max-frames", type=int, help="stop after this many camera frames")
     _add_profile_flags(live)
+    live.add_argument("--translation-cache", type=Path, metavar="FILE",
+                      help="keep translations across runs in this SQLite file")
     live.add_argument("--preview-port", type=int, default=8090,
                       help="port of the browser preview on 127.0.0.1 when there is no display (0: any free port)")
     live.add_argument("--no-window", action="store_true", help="browser preview even when a display exists")

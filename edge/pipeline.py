@@ -25,7 +25,7 @@ from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
-from edge.track import FlowTracker, TrackerOptions
+from edge.track import FlowTracker, Snapshot, TrackerOptions
 from edge.translate import Translator
 
 STAGES = ("detect", "ocr", "translate", "track", "render")
@@ -203,15 +203,12 @@ class Pipeline(FrameProcessor):
         if self._worker:
             for result in self._worker.poll():
                 self._attach(result, pts_ms, spent)
-        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()) and \
-                (self._worker is None or self._worker.idle):
-            self.cadence.taken(pts_ms)
-            self.keyframes += 1
-            snapshot = self.tracker.snapshot()
-            if self._worker:
-                self._worker.submit(index, image.copy(), snapshot, self.tracker.motion_px)
-            else:
-                self._attach(self.reader.read(index, image, snapshot, self.tracker.motion_px), pts_ms, spent)
+        if self._worker is None or self._worker.idle:
+            job = self._next_job(index, pts_ms, image)
+            if job and self._worker:
+                self._worker.submit(job[0], index, image.copy(), *job[1:])
+            elif job:
+                self._attach(getattr(self.reader, job[0])(index, image, *job[1:]), pts_ms, spent)
         t1 = time.perf_counter()
         regions = self._regions(image.shape)
         overlays = [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions]
@@ -225,6 +222,22 @@ class Pipeline(FrameProcessor):
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
                            cpu_ms=time.process_time() * 1000)
+
+    def _next_job(self, index: int, pts_ms: float, image: np.ndarray) -> tuple | None:
+        """A keyframe (detect and read) when the cadence says so; else a re-read, where they are, of
+        regions whose reading is not settled; else nothing."""
+        motion = self.tracker.motion_px
+        if self.cadence.due(pts_ms, motion, self.tracker.pending_count()):
+            self.cadence.taken(pts_ms)
+            self.keyframes += 1
+            return ("read", self.tracker.snapshot(), motion)
+        unsettled = self.tracker.unsettled(pts_ms, self.cadence.min_ms)
+        if unsettled:
+            for track in unsettled:
+                track.read_ms = pts_ms  # asked for: not again before the answer
+            regions = [(Snapshot(t.id, t.box, t.signature, t.settled, t.read_w), self.tracker.quad_now(t)) for t in unsettled]
+            return ("reread", regions, motion)
+        return None
 
     def _regions(self, shape: tuple[int, ...]) -> list[Region]:
         """The regions shown in this frame: tracked, read as text; boxes clipped to the frame."""

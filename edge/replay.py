@@ -32,11 +32,13 @@ class ReplayOptions:
     profile: str | None = None  # device profile name (edge/profiles.py); None: the defaults
     cores: int | None = None  # overrides the profile's core count
     memory_budget_mb: float | None = None  # overrides the profile's memory budget
+    translation_cache: Path | None = None  # SQLite file keeping translations across runs
     offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
     progress: bool = True
 
 
-def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT) -> Pipeline:
+def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT,
+                   translation_cache: Path | None = None) -> Pipeline:
     """Load every stage's model once, sized by the profile; raises before any frame when something is missing."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     # more threads than cores only contend (LiteRT: 35 against 25 ms per detection on one core)
@@ -44,7 +46,8 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
     entry = require_installed(find(detector.model))
     recognizer = Recognizer(OcrOptions(language=source))
     translator = None if ocr_only else load_translator(
-        TranslatorOptions(source=source, target=target, threads=profile.ct2_threads, cache_entries=profile.cache_entries))
+        TranslatorOptions(source=source, target=target, threads=profile.ct2_threads, cache_entries=profile.cache_entries,
+                          disk_cache=translation_cache))
     return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator, profile=profile)
 
 
@@ -62,7 +65,8 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     events = EventLog(options.events) if options.events else None
     video = VideoSink(options.output, frames.fps) if options.output else None
     try:
-        processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile)
+        processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
+                                                            options.translation_cache)
         total = frames.frame_count
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)

@@ -29,7 +29,7 @@ from edge.ocr import Recognizer
 from edge.track import Reading, Snapshot, TrackerOptions, content_signature, match, similarity
 from edge.translate import Translator
 
-FAST_MOTION_PX = 6.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
+FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
 
 
 @dataclass
@@ -99,24 +99,47 @@ class KeyframeReader:
             unchanged = (before is not None and before.settled and before.signature is not None
                          and similarity(signature, before.signature) >= self.options.same_content
                          and w <= before.read_w * (1 + self.options.grown_share))
-            reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial)
+            reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial, quad=detected.quad)
             if not unchanged:
-                line = self.recognizer.read(image, detected.quad)
+                self._ocr(image, reading, detected.quad, motion_px)
                 reads += 1
-                reading.reread = True
-                if line is not None:
-                    reading.text, reading.ocr_conf = line.text, line.conf
-                reading.settled = (not partial and motion_px <= self.options.settle_motion_px
-                                   and (line is None or line.conf >= self.options.settle_conf))
             readings.append(reading)
         t2 = time.perf_counter()
         if reads:
             spent["ocr"] = (t2 - t1) * 1000
+        return self._finish(frame, snapshot, readings, spent, reads)
+
+    def reread(self, frame: int, image: np.ndarray, regions: list[tuple[Snapshot, np.ndarray]],
+               motion_px: float = 0.0) -> KeyframeResult:
+        """Read tracked regions again where they are now (``(snapshot, quad)`` each), without a detection:
+        for readings that are not settled (taken in motion, or with low confidence)."""
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        t0 = time.perf_counter()
+        readings = []
+        for snap, quad in regions:
+            reading = Reading(snap.box, snap.id, content_signature(grey, snap.box))
+            self._ocr(image, reading, quad, motion_px)
+            readings.append(reading)
+        spent = {"ocr": (time.perf_counter() - t0) * 1000}
+        return self._finish(frame, [snap for snap, _ in regions], readings, spent, len(readings))
+
+    def _ocr(self, image: np.ndarray, reading: Reading, quad: np.ndarray, motion_px: float) -> None:
+        line = self.recognizer.read(image, quad)
+        reading.reread = True
+        if line is not None:
+            reading.text, reading.ocr_conf = line.text, line.conf
+        reading.settled = (not reading.partial and motion_px <= self.options.settle_motion_px
+                           and (line is None or line.conf >= self.options.settle_conf))
+
+    def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],
+                reads: int) -> KeyframeResult:
+        """Translate every fresh line in one batch."""
         fresh = [r for r in readings if r.reread and r.text]
         if self.translator and fresh:
+            t0 = time.perf_counter()
             for reading, result in zip(fresh, self.translator.translate([r.text for r in fresh])):
                 reading.translation, reading.translation_source = result.text, result.source
-            spent["translate"] = (time.perf_counter() - t2) * 1000
+            spent["translate"] = (time.perf_counter() - t0) * 1000
         return KeyframeResult(frame, snapshot, readings, spent, reads, len(fresh))
 
 
@@ -135,9 +158,10 @@ class KeyframeWorker:
     def idle(self) -> bool:
         return not self._busy.is_set()
 
-    def submit(self, frame: int, image: np.ndarray, snapshot: list[Snapshot], motion_px: float) -> None:
+    def submit(self, job: str, *args) -> None:
+        """Run ``reader.<job>(*args)`` (``read`` or ``reread``) on the worker thread."""
         self._busy.set()
-        self._jobs.put((frame, image, snapshot, motion_px))
+        self._jobs.put((job, args))
 
     def poll(self) -> list[KeyframeResult]:
         """Finished keyframes (an exception from the reader is raised here, on the display thread)."""
@@ -168,7 +192,8 @@ class KeyframeWorker:
             if job is None:
                 return
             try:
-                self._results.put(self.reader.read(*job))
+                name, args = job
+                self._results.put(getattr(self.reader, name)(*args))
             except BaseException as exc:  # handed to the display thread
                 self._results.put(exc)
             finally:

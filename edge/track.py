@@ -91,6 +91,8 @@ class Track:
     read_w: float = 0.0  # box width when read (scaled with the camera's zoom since)
     partial: bool = False  # read while cut by the frame's edge
     settled: bool = False  # its reading is final while the content is unchanged
+    quad_rel: np.ndarray | None = field(default=None, repr=False)  # text-line corners as box fractions, 4×2
+    read_ms: float = 0.0  # media time of its last read
     rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
     lost_since_ms: float | None = None  # None while tracked
     missed: int = 0  # keyframes in a row the detector did not see it
@@ -124,10 +126,12 @@ class Reading:
     text: str | None = None  # None: reused (``reread`` False) or not text
     partial: bool = False  # the box touches the frame's edge (the sign may be cut)
     settled: bool = False  # read sharp, whole and confidently: final while the content is unchanged
+    quad: np.ndarray | None = None  # the text line's rotated corners (keyframe px), when detected
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
     reread: bool = False
+    quad: np.ndarray | None = field(default=None, repr=False)  # detected text-line corners (keyframe px)
 
 
 def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float) -> list[int | None]:
@@ -291,8 +295,12 @@ class FlowTracker:
                 track.box = self._carry(track, before[track.id], reading.box)
             seen.add(track.id)
             track.missed = 0
+            if reading.quad is not None:
+                x, y, w, h = reading.box
+                track.quad_rel = (reading.quad - [x, y]) / [max(w, 1.0), max(h, 1.0)]
             if reading.reread:
                 track.reads += 1
+                track.read_ms = now_ms
                 track.signature, track.read_w = reading.signature, track.box[2]
                 track.settled = reading.settled or track.reads >= self.options.max_reads
                 if reading.text is not None or track.text is None or track.partial:
@@ -325,10 +333,23 @@ class FlowTracker:
         return (cx - dw * scale / 2, cy - dh * scale / 2, dw * scale, dh * scale)
 
     def pending_count(self) -> int:
-        """Regions that want a keyframe soon: lost text regions (to find again) and readings not settled."""
+        """Regions that want a detection soon: lost text regions (to find again) and regions read while
+        cut by the frame's edge (their whole box comes from the detector)."""
         return sum((t.lost_since_ms is not None and not t.rejected and t.text is not None)
-                   or (t.lost_since_ms is None and not t.settled and t.reads < self.options.max_reads)
+                   or (t.lost_since_ms is None and t.partial and t.reads < self.options.max_reads)
                    for t in self.tracks.values())
+
+    def unsettled(self, now_ms: float, every_ms: float) -> list[Track]:
+        """Tracked, whole regions whose reading is not settled and was last read ``every_ms`` ago or more:
+        they can be read again where they are, without a detection."""
+        return [t for t in self.tracks.values()
+                if t.lost_since_ms is None and not t.settled and not t.partial and t.quad_rel is not None
+                and t.reads < self.options.max_reads and now_ms - t.read_ms >= every_ms]
+
+    def quad_now(self, track: Track) -> np.ndarray:
+        """The region's text-line corners in the current frame (its detected quad, moved with its box)."""
+        x, y, w, h = track.box
+        return (track.quad_rel * [w, h] + [x, y]).astype(np.float32)
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Translation: a router in front of the on-device model.
 
-Tiers, first answer wins: the translation cache (normalised text → translation, a bounded LRU),
-the dictionary phrase table (exact matches of short sign texts, when the model ships one), then the
-CTranslate2 model, all new texts of a call in one batch. The cloud tier joins in the cloud issue.
+Tiers, first answer wins: the translation cache (normalised text → translation, a bounded LRU in
+memory, optionally backed by an SQLite file that outlives the run), the dictionary phrase table
+(exact matches of short sign texts, when the model ships one), then the CTranslate2 model, all new
+texts of a call in one batch. The cloud tier joins in the cloud issue.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.errors import RuntimeMissing
+from edge.errors import OutputError, RuntimeMissing
 from edge.textnorm import normalise, phrase_key
 
 _CLOSING_PUNCT = "!.?:;"
@@ -35,6 +36,7 @@ class TranslatorOptions:
     max_output_tokens: int = 96  # decoding stops here
     cache_entries: int = 4096  # LRU bound of the translation cache
     phrase_table: bool = True  # consult the dictionary phrase table before the model
+    disk_cache: Path | None = None  # SQLite file keeping translations across runs (None: memory only)
 
 
 @dataclass
@@ -155,21 +157,66 @@ class TranslationCache:
             self._items.popitem(last=False)
 
 
-class Translator:
-    """The router the pipeline calls: cache first, then the on-device model in one batch."""
+class DiskCache:
+    """Translations kept across runs in an SQLite file, keyed by model and normalised text.
 
-    def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None):
+    Written once per translated batch (WAL, no fsync per write: losing the last batch in a crash
+    only costs a re-translation)."""
+
+    def __init__(self, path: Path, model: str):
+        self.model = model
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False)  # one thread at a time uses it
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS translations (model TEXT, key TEXT, translation TEXT, "
+                             "PRIMARY KEY (model, key)) WITHOUT ROWID")
+        except sqlite3.Error as exc:
+            raise OutputError(f"cannot use translation cache {path}: {exc}") from None
+
+    def get_many(self, texts: list[str]) -> dict[str, str]:
+        keys = {normalise(t): t for t in texts}
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys)[start: start + 500]
+            rows = self._db.execute(f"SELECT key, translation FROM translations WHERE model = ? AND key IN "
+                                    f"({','.join('?' * len(chunk))})", (self.model, *chunk)).fetchall()
+            found.update({keys[k]: v for k, v in rows})
+        return found
+
+    def put_many(self, items: dict[str, str]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?)",
+                             [(self.model, normalise(t), v) for t, v in items.items()])
+        self._db.commit()
+
+
+class Translator:
+    """The router the pipeline calls: cache first (memory, then disk when configured), then the
+    on-device model in one batch."""
+
+    def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None, model_name: str = "local"):
         self.options = options or local.options
         self.local = local
         self.cache = TranslationCache(self.options.cache_entries)
+        self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}") \
+            if self.options.disk_cache else None
 
     def translate(self, texts: list[str]) -> list[Translation]:
         """One translation per text, in order; texts not in the cache go to the model in one batch."""
         cached = [self.cache.get(text) for text in texts]
         missing = list(dict.fromkeys(t for t, c in zip(texts, cached) if c is None))
+        if self.disk and missing:
+            stored = self.disk.get_many(missing)
+            for text, translation in stored.items():
+                self.cache.put(text, translation)
+            cached = [c if c is not None else stored.get(t) for t, c in zip(texts, cached)]
+            missing = [t for t in missing if t not in stored]
         fresh = dict(zip(missing, self.local.translate(missing))) if missing else {}
         for text, translation in fresh.items():
             self.cache.put(text, translation)
+        if self.disk and fresh:
+            self.disk.put_many(fresh)
         return [
             Translation(match_surface(t, c), "cache") if c is not None else Translation(match_surface(t, fresh[t]), "local")
             for t, c in zip(texts, cached)
@@ -185,4 +232,4 @@ def load_translator(options: TranslatorOptions) -> Translator:
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
         phrases = PhraseTable(entry.file("phrases"), cache_dir())
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
-    return Translator(local, options)
+    return Translator(local, options, entry.name)

@@ -41,7 +41,7 @@ def test_realtime_feed_hands_over_the_newest_frame_and_reports_the_skipped_ones(
 
 
 def test_realtime_replay_drops_what_arrives_while_busy_and_accounts_for_every_frame(tmp_path):
-    video = fast_video(tmp_path / "fast.mp4", 40, fps=120.0)
+    video = fast_video(tmp_path / "fast.mp4", 40, fps=500.0)  # 2 ms a frame: the display path alone takes longer
     events = tmp_path / "rt.jsonl"
     result = run_cli("replay", str(video), "--realtime", "--offline", "--events", str(events), "--quiet")
     assert result.returncode == 0, result.stderr

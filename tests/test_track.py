@@ -148,3 +148,16 @@ def test_a_benchmark_over_its_memory_budget_fails(tmp_path):
     results = json.loads((tmp_path / "o" / "results.json").read_text())
     assert results["pipeline"]["budget"] == {"profile": "pi4", "memory_mb": 60.0,
                                              "peak_rss_mb": results["pipeline"]["peak_rss_mb"], "ok": False}
+
+
+def test_the_disk_cache_answers_a_second_run_without_the_model(tmp_path):
+    from edge.translate import TranslatorOptions, load_translator
+
+    path = tmp_path / "cache" / "translations.sqlite"
+    first = load_translator(TranslatorOptions(disk_cache=path))
+    assert [t.source for t in first.translate(["Notausgang", "Bitte warten"])] == ["local", "local"]
+    second = load_translator(TranslatorOptions(disk_cache=path))
+    results = second.translate(["NOTAUSGANG", "Bitte warten", "Wartesaal"])
+    assert [r.source for r in results] == ["cache", "cache", "local"]
+    assert results[0].text == first.translate(["Notausgang"])[0].text.upper()  # surface form still matched
+    assert second.cache.misses == 3 and len(second.cache) == 3  # the memory tier was filled from disk
