@@ -142,6 +142,9 @@ ROWS = [
      lambda r: " / ".join("never" if v is None else f"{v:.0f} ms" for v in (r["ttt_any_p50_ms"], r["ttt_any_p95_ms"]))),
     ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"
      + (f" (budget {r['budget']['memory_mb']:.0f} MB: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
+    ("frame latency p50 / p95 (emitted − captured)",
+     lambda r: "–" if r.get("frame_latency_p50_ms") is None
+     else f"{r['frame_latency_p50_ms']:.1f} / {r['frame_latency_p95_ms']:.1f} ms"),
     ("CPU after the first second (1.0 = one core)",
      lambda r: "–" if r.get("cpu_share_after_1s") is None else f"{r['cpu_share_after_1s']:.2f}"),
     ("keyframes / OCR reads / texts translated by the model",

@@ -129,6 +129,14 @@ def score_segment(segment: dict, events: Events) -> dict | None:
             "ttt_any_ms": ttt_any}
 
 
+def frame_latency(frames: list[dict]) -> dict:
+    """p50/p95 of emitted − captured over emitted frames: how long the display path holds a frame."""
+    waits = [r["emitted_ms"] - r["captured_ms"] for r in frames if not r.get("dropped") and r.get("emitted_ms") is not None]
+    if not waits:
+        return {"frame_latency_p50_ms": None, "frame_latency_p95_ms": None}
+    return {"frame_latency_p50_ms": round(nearest_rank(waits, 50), 1), "frame_latency_p95_ms": round(nearest_rank(waits, 95), 1)}
+
+
 def cpu_share(frames: list[dict], after_ms: float) -> float | None:
     """CPU time used ÷ wall time elapsed between the first frame emitted after ``after_ms`` and the
     last one (1.0 = one core busy); None when the records carry no ``cpu_ms``."""
@@ -176,6 +184,7 @@ def score(events: Events, gt: dict) -> dict:
         "peak_rss_mb": summary["peak_rss_mb"],
         "stage_ms": summary.get("stage_ms", {}),
         "cpu_share_after_1s": cpu_share(frames, after_ms=1000.0),
+        **frame_latency(frames),
         "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
                  "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],

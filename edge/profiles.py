@@ -36,7 +36,7 @@ class DeviceProfile:
 PROFILES = {
     "desktop": DeviceProfile("desktop", None, "ppocrv4-det-640x480-int8", 2, 1, 1, 100, 1000, 4096, 480, None),
     "phone": DeviceProfile("phone", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, 400),
-    "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 130, 2000, 1024, 320, 250),
+    "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 2000, 1024, 320, 250),
     "pi-zero-2": DeviceProfile("pi-zero-2", 4, "ppocrv4-det-320x256-int8", 1, 1, 1, 150, 3000, 512, 240, 200),
 }
 # Without --profile: the defaults the README's demo figures were taken with.

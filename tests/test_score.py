@@ -150,3 +150,16 @@ def test_files_that_are_not_events_or_ground_truth_get_clear_errors(tmp_path):
         load_gt(gt)
     with pytest.raises(InputError, match="cannot read"):
         load_gt(tmp_path / "missing.json")
+
+
+def test_frame_latency_and_cpu_share_come_from_the_frame_records(tmp_path):
+    frames = [frame(i, captured=i * 100.0, emitted=i * 100.0 + (5.0 if i < 9 else 50.0)) for i in range(10)]
+    for i, record in enumerate(frames):
+        record["cpu_ms"] = i * 25.0  # a quarter of a core
+    result = score(write_events(tmp_path / "e.jsonl", frames), GT)
+    assert result["frame_latency_p50_ms"] == 5.0 and result["frame_latency_p95_ms"] == 50.0
+    assert result["cpu_share_after_1s"] is None  # every frame was emitted within the first second
+    frames = [frame(i, captured=i * 200.0, emitted=i * 200.0 + 5.0) for i in range(10)]
+    for i, record in enumerate(frames):
+        record["cpu_ms"] = i * 50.0
+    assert score(write_events(tmp_path / "f.jsonl", frames), GT)["cpu_share_after_1s"] == 0.25
