@@ -69,6 +69,40 @@ class PhraseTable:
         return row[0] if row else None
 
 
+class SignGrammar:
+    """Productive sign constructions ("Kein X", "X verboten", "Bitte X", …) whose parts the phrase
+    table knows: a tier between the phrase table and the model, read from the model's ``grammar.tsv``."""
+
+    MAX_DEPTH = 2  # a part may itself be a construction ("Bitte nicht X"), this deep
+
+    def __init__(self, path: Path, phrases: PhraseTable):
+        self.phrases = phrases
+        self.rules: list[tuple[re.Pattern, str]] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            pattern, template = line.split("\t")
+            regex = re.escape(phrase_key(pattern.replace("{X}", "xslot").replace("{Y}", "yslot")))
+            regex = regex.replace("xslot", "(?P<X>.+)").replace("yslot", "(?P<Y>.+)")
+            self.rules.append((re.compile(f"^{regex}$"), template))
+
+    def get(self, text: str, depth: int = 0) -> str | None:
+        key = phrase_key(text)
+        for regex, template in self.rules:
+            found = regex.match(key)
+            if not found:
+                continue
+            parts = {}
+            for slot, words in found.groupdict().items():
+                part = self.phrases.get(words) or (self.get(words, depth + 1) if depth < self.MAX_DEPTH else None)
+                if part is None:
+                    break
+                parts[slot] = part.rstrip(_CLOSING_PUNCT + " ")
+            else:
+                return template.replace("{X}", parts.get("X", "")).replace("{Y}", parts.get("Y", ""))
+        return None
+
+
 def match_surface(source: str, translation: str) -> str:
     """Mirror the sign's surface form: no closing punctuation the sign lacks, capitals for capitals."""
     if source and source[-1] not in _CLOSING_PUNCT:
@@ -83,7 +117,7 @@ class LocalTranslator:
     """A CTranslate2 model with its SentencePiece model(s), loaded once."""
 
     def __init__(self, model_dir: Path, source_spm: Path, target_spm: Path, options: TranslatorOptions,
-                 phrases: PhraseTable | None = None):
+                 phrases: PhraseTable | None = None, grammar: SignGrammar | None = None):
         try:
             import ctranslate2
             import sentencepiece
@@ -92,6 +126,7 @@ class LocalTranslator:
                                  "pip install ctranslate2 sentencepiece") from exc
         self.options = options
         self.phrases = phrases
+        self.grammar = grammar
         self._model = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
                                              inter_threads=1, intra_threads=options.threads)
         self._src = sentencepiece.SentencePieceProcessor(model_file=str(source_spm))
@@ -111,6 +146,8 @@ class LocalTranslator:
         """One raw translation per text (surface form not yet matched); phrase-table hits skip the
         model, long texts are translated chunk by chunk in the same batches."""
         results: list[str | None] = [self.phrases.get(t) if self.phrases else None for t in texts]
+        if self.grammar:
+            results = [r if r is not None else self.grammar.get(t) for r, t in zip(results, texts)]
         split = {i: self._chunks(texts[i]) for i, r in enumerate(results) if r is None}
         jobs = [(i, chunk) for i, (chunks, _) in split.items() for chunk in chunks]
         outputs: dict[int, list[str]] = {}
@@ -228,8 +265,11 @@ def load_translator(options: TranslatorOptions) -> Translator:
     from models.catalog import cache_dir, translator_for
 
     entry = translator_for(options.source, options.target)
-    phrases = None
+    phrases = grammar = None
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
         phrases = PhraseTable(entry.file("phrases"), cache_dir())
-    local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
+        if entry.layout.get("grammar") and entry.file("grammar").is_file():
+            grammar = SignGrammar(entry.file("grammar"), phrases)
+    local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,
+                            grammar)
     return Translator(local, options, entry.name)

@@ -21,6 +21,27 @@ def test_common_sign_texts(translator, german, english):
     assert result.text.lower() == english
 
 
+@pytest.mark.parametrize("german, english", [
+    ("Kein Eingang", "no entrance"),
+    ("Zutritt verboten", "no admittance"),
+    ("Einfahrt freihalten", "keep entrance clear"),
+    ("Hunde verboten", "no dogs"),
+    ("Nur für Personal", "staff only"),
+])
+def test_sign_grammar_composes_known_parts(translator, german, english):
+    (result,) = translator.translate([german])
+    assert result.text.lower() == english
+
+
+def test_sign_grammar_leaves_texts_with_unknown_parts_to_the_model(translator):
+    grammar = translator.local.grammar
+    assert grammar.get("Kein Eingang") == "no entrance"
+    assert grammar.get("Kein Xyzzyplatz") is None  # an unknown part: the rule does not apply
+    assert grammar.get("Ausgang") is None  # no construction at all
+    (result,) = translator.translate(["Kein Xyzzyplatz"])
+    assert result.source == "local" and result.text  # the model answered
+
+
 def test_sentences_get_english_from_the_model(translator):
     results = translator.translate(["Der Zug fährt heute nicht.", "Bitte schließen Sie die Tür."])
     for result in results:

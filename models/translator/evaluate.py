@@ -36,7 +36,7 @@ def scores(hypotheses: list[str], references: list[list[str]]) -> dict:
 
 
 def main() -> None:
-    from edge.translate import LocalTranslator, PhraseTable, TranslatorOptions
+    from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions
     from models.catalog import cache_dir
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,11 +50,16 @@ def main() -> None:
     plain = LocalTranslator(args.model, spm, spm, options)
     phrases = PhraseTable(args.model / "phrases.tsv.gz", cache_dir())
     tiered = LocalTranslator(args.model, spm, spm, options, phrases)
+    grammar = SignGrammar(args.model / "grammar.tsv", phrases) if (args.model / "grammar.tsv").is_file() else None
+    shipped = LocalTranslator(args.model, spm, spm, options, phrases, grammar)
     signs = load_sign_texts()
     de = [s for s, _ in signs]
     refs = [r for _, r in signs]
     print(f"{'set':28} {'chrF':>6} {'BLEU':>6}")
-    for label, translator in (("signs, model only", plain), ("signs, phrase table + model", tiered)):
+    tiers = [("signs, model only", plain), ("signs, phrase table + model", tiered)]
+    if grammar:
+        tiers.append(("signs, + sign grammar", shipped))
+    for label, translator in tiers:
         hyps = translator.translate(de)
         result = scores(hyps, refs)
         print(f"{label:28} {result['chrf']:6.1f} {result['bleu']:6.1f}")
