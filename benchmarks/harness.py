@@ -14,9 +14,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.score import load_events, load_gt, score
+from benchmarks.score import format_ms, load_events, load_gt, score
 from edge.capture import open_source
 from edge.errors import ArTranslateError, InputError, OutputError
+from edge.profiles import allowed_cores
 
 SIDES = ("pipeline", "naive")
 
@@ -124,14 +125,9 @@ def bench(options: BenchOptions) -> dict:
 
 
 def _cpu_description() -> str:
-    import os
     import platform
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 0
-    return f"{platform.machine()}, {cores} core(s) available"
+    return f"{platform.machine()}, {len(allowed_cores())} core(s) available"
 
 
 def print_results(results: dict, out: Path) -> None:
@@ -142,8 +138,8 @@ def print_results(results: dict, out: Path) -> None:
             ("chrF", lambda r: f"{r['chrf']:.1f}" if r["chrf"] is not None else "-"),
             ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
             ("frames emitted", lambda r: f"{r['frames_emitted']}/{r['frames']}"),
-            ("time to transl. p50", lambda r: _ms(r["ttt_p50_ms"])),
-            ("time to transl. p95", lambda r: _ms(r["ttt_p95_ms"])),
+            ("time to transl. p50", lambda r: format_ms(r["ttt_p50_ms"])),
+            ("time to transl. p95", lambda r: format_ms(r["ttt_p95_ms"])),
             ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}")]
     for label, cell in rows:
         print(f"{label:22}" + "".join(f"{cell(results[s]):>14}" for s in sides))
@@ -152,7 +148,3 @@ def print_results(results: dict, out: Path) -> None:
     print(f"results: {out / 'results.json'}")
     if (out / "report.html").exists():
         print(f"report: {out / 'report.html'}")
-
-
-def _ms(value: float | None) -> str:
-    return "never" if value is None else f"{value:.0f} ms"

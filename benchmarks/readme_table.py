@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.harness import BenchOptions, bench
 from benchmarks.scenes import PRESETS, render
+from benchmarks.score import format_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
@@ -30,10 +31,6 @@ RUNS = [  # (column label, scenario preset, profile, cores, real time, compare w
 ]
 
 
-def _ms(value: float | None) -> str:
-    return "never" if value is None else f"{value:.0f} ms"
-
-
 def _work(r: dict) -> str:
     work = r.get("work") or {}
     return " / ".join("–" if work.get(k) is None else str(work[k]) for k in ("keyframes", "ocr_reads", "translations"))
@@ -45,8 +42,8 @@ ROWS = [
     ("chrF", lambda r: f"{r['chrf']:.1f}"),
     ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
     ("frames emitted", lambda r: f"{100 * r['frames_emitted'] / r['frames']:.0f} %"),
-    ("time to translation p50 / p95", lambda r: f"{_ms(r['ttt_p50_ms'])} / {_ms(r['ttt_p95_ms'])}"),
-    ("time to any translation p50 / p95", lambda r: f"{_ms(r['ttt_any_p50_ms'])} / {_ms(r['ttt_any_p95_ms'])}"),
+    ("time to translation p50 / p95", lambda r: f"{format_ms(r['ttt_p50_ms'])} / {format_ms(r['ttt_p95_ms'])}"),
+    ("time to any translation p50 / p95", lambda r: f"{format_ms(r['ttt_any_p50_ms'])} / {format_ms(r['ttt_any_p95_ms'])}"),
     ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB" + (
         f" (budget {r['budget']['memory_mb']:.0f}: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
     ("CPU after 1 s (1.0 = a core)", lambda r: "–" if r.get("cpu_share_after_1s") is None else f"{r['cpu_share_after_1s']:.2f}"),

@@ -13,7 +13,7 @@ import html
 import io
 from pathlib import Path
 
-from benchmarks.score import Events
+from benchmarks.score import Events, format_ms
 from edge.errors import RuntimeMissing
 
 COLOURS = {"pipeline": "#1f77b4", "naive": "#d62728"}
@@ -135,11 +135,11 @@ ROWS = [
     ("chrF of the best reading's translation", lambda r: "–" if r["chrf"] is None else f"{r['chrf']:.1f}"),
     ("ms per frame (wall time / frames)", lambda r: f"{r['ms_per_frame']:.1f}"),
     ("frames emitted / frames", lambda r: f"{r['frames_emitted']} / {r['frames']}"),
-    ("time to translation p50", lambda r: "never" if r["ttt_p50_ms"] is None else f"{r['ttt_p50_ms']:.0f} ms"),
-    ("time to translation p95", lambda r: "never" if r["ttt_p95_ms"] is None else f"{r['ttt_p95_ms']:.0f} ms"),
+    ("time to translation p50", lambda r: format_ms(r["ttt_p50_ms"])),
+    ("time to translation p95", lambda r: format_ms(r["ttt_p95_ms"])),
     ("signs never translated (rightly)", lambda r: str(r["never_translated"])),
     ("time to any translation p50 / p95 (right or wrong)",
-     lambda r: " / ".join("never" if v is None else f"{v:.0f} ms" for v in (r["ttt_any_p50_ms"], r["ttt_any_p95_ms"]))),
+     lambda r: " / ".join(format_ms(v) for v in (r["ttt_any_p50_ms"], r["ttt_any_p95_ms"]))),
     ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"
      + (f" (budget {r['budget']['memory_mb']:.0f} MB: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
     ("frame latency p50 / p95 (emitted − captured)",
@@ -175,7 +175,7 @@ def _signs_table(results: dict, sides: list[str]) -> str:
             mark = "found" if other["found"] else "missed"
             cells += [f"<span class='{mark}'>{html.escape(other['read'] or '—')}</span> ({other['best_cer']:.2f})",
                       html.escape(other["translation"] or "—"),
-                      "never" if other["ttt_ms"] is None else f"{other['ttt_ms']:.0f} ms"]
+                      format_ms(other["ttt_ms"])]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 

@@ -94,6 +94,11 @@ def nearest_rank(values: list[float], percent: float) -> float:
     return ordered[max(0, math.ceil(percent / 100.0 * len(ordered)) - 1)]
 
 
+def format_ms(value: float | None) -> str:
+    """A time-to-translation figure for people: ``None`` (infinite) reads "never"."""
+    return "never" if value is None else f"{value:.0f} ms"
+
+
 def _finite(value: float) -> float | None:
     return None if math.isinf(value) else round(value, 1)
 

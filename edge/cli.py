@@ -14,27 +14,29 @@ from pathlib import Path
 from edge.errors import ArTranslateError
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from edge.replay import ReplayOptions, print_summary, replay
+def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress: bool):
+    """``ReplayOptions`` from the flags ``replay`` and ``live`` share (``_add_run_flags``)."""
+    from edge.replay import ReplayOptions
 
-    options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
-                            output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames,
-                            realtime=args.realtime, profile=args.profile, cores=args.cores,
-                            memory_budget_mb=args.memory_budget_mb, translation_cache=args.translation_cache,
-                            offline=args.offline,
-                            progress=not args.quiet)
+    return ReplayOptions(input=input, source=args.source, target=args.target, events=args.events,
+                         output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=realtime,
+                         profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
+                         translation_cache=args.translation_cache, offline=args.offline, progress=progress)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from edge.replay import print_summary, replay
+
+    options = _run_options(args, args.input, realtime=args.realtime, progress=not args.quiet)
     print_summary(replay(options), options)
     return 0
 
 
 def _live(args: argparse.Namespace) -> int:
     from edge.live import run_live
-    from edge.replay import ReplayOptions, print_summary
+    from edge.replay import print_summary
 
-    options = ReplayOptions(input=args.camera, source=args.source, target=args.target, events=args.events,
-                            output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=True,
-                            profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
-                            translation_cache=args.translation_cache, offline=args.offline, progress=False)
+    options = _run_options(args, args.camera, realtime=True, progress=False)
     print_summary(run_live(options, port=args.preview_port, window=False if args.no_window else None), options)
     return 0
 
@@ -98,39 +100,35 @@ def _add_profile_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-budget-mb", type=float, help="peak RSS allowed (overrides the profile's budget)")
 
 
+def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: str) -> None:
+    """The flags ``replay`` and ``live`` share."""
+    parser.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
+    parser.add_argument("--target", default="en", help="language to translate to, default en")
+    parser.add_argument("--offline", action="store_true", help="never open a network socket")
+    parser.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
+    parser.add_argument("--output", type=Path, help=output_help)
+    parser.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
+    parser.add_argument("--max-frames", type=int, help=f"stop after this many {frames}")
+    _add_profile_flags(parser)
+    parser.add_argument("--translation-cache", type=Path, metavar="FILE",
+                        help="keep translations across runs in this SQLite file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ar-translate", description="On-device AR translation of signs in video.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     replay = sub.add_parser("replay", help="run the pipeline over a video file, an image or a folder of images")
     replay.add_argument("input", help="video file, image file, folder of images, or camera index")
-    replay.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
-    replay.add_argument("--target", default="en", help="language to translate to, default en")
-    replay.add_argument("--offline", action="store_true", help="never open a network socket")
-    replay.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
-    replay.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
-    replay.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
-    replay.add_argument("--max-frames", type=int, help="stop after this many input frames")
+    _add_run_flags(replay, output_help="write the annotated video here (.mp4)", frames="input frames")
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
-    _add_profile_flags(replay)
-    replay.add_argument("--translation-cache", type=Path, metavar="FILE",
-                        help="keep translations across runs in this SQLite file")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_replay)
 
     live = sub.add_parser("live", help="the pipeline on a camera, with a preview window or a browser preview")
     live.add_argument("--camera", default="0", help="camera index (default 0), or a video file standing in for a camera")
-    live.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
-    live.add_argument("--target", default="en", help="language to translate to, default en")
-    live.add_argument("--offline", action="store_true", help="never open a network socket")
-    live.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
-    live.add_argument("--output", type=Path, help="also record the annotated video here (.mp4)")
-    live.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
-    live.add_argument("--max-frames", type=int, help="stop after this many camera frames")
-    _add_profile_flags(live)
-    live.add_argument("--translation-cache", type=Path, metavar="FILE",
-                      help="keep translations across runs in this SQLite file")
+    _add_run_flags(live, output_help="also record the annotated video here (.mp4)", frames="camera frames")
     live.add_argument("--preview-port", type=int, default=8090,
                       help="port of the browser preview on 127.0.0.1 when there is no display (0: any free port)")
     live.add_argument("--no-window", action="store_true", help="browser preview even when a display exists")

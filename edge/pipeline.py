@@ -25,7 +25,7 @@ from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
-from edge.track import FlowTracker, Snapshot, TrackerOptions
+from edge.track import FlowTracker, TrackerOptions
 from edge.translate import Translator
 
 STAGES = ("detect", "ocr", "translate", "track", "render")
@@ -235,7 +235,7 @@ class Pipeline(FrameProcessor):
         if unsettled:
             for track in unsettled:
                 track.read_ms = pts_ms  # asked for: not again before the answer
-            regions = [(Snapshot(t.id, t.box, t.signature, t.settled, t.read_w), self.tracker.quad_now(t)) for t in unsettled]
+            regions = [(t.snapshot(), self.tracker.quad_now(t)) for t in unsettled]
             return ("reread", regions, motion)
         return None
 

@@ -60,10 +60,15 @@ def get_profile(name: str | None, cores: int | None = None, memory_budget_mb: fl
     return profile
 
 
+def allowed_cores() -> list[int]:
+    """The CPU cores this process may run on."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
 def apply_cores(profile: DeviceProfile) -> list[int]:
     """Pin this process to the profile's number of cores (the lowest-numbered it is allowed);
     returns the cores in use. Call before any thread starts: threads inherit the mask."""
-    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    allowed = allowed_cores()
     chosen = allowed if profile.cores is None else allowed[: profile.cores]
     if hasattr(os, "sched_setaffinity") and chosen != allowed:
         os.sched_setaffinity(0, chosen)

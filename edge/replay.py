@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from edge.capture import open_source
 from edge.detect import DetectorOptions, TextDetector
 from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
-from edge.profiles import DEFAULT, DeviceProfile, apply_cores, budget_report, get_profile
+from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, VideoSink
 from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, require_installed
@@ -40,7 +39,7 @@ class ReplayOptions:
 def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT,
                    translation_cache: Path | None = None) -> Pipeline:
     """Load every stage's model once, sized by the profile; raises before any frame when something is missing."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = len(allowed_cores())
     # more threads than cores only contend (LiteRT: 35 against 25 ms per detection on one core)
     detector = DetectorOptions(model=profile.detector, threads=max(1, min(profile.litert_threads, cores)))
     entry = require_installed(find(detector.model))

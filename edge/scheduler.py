@@ -64,7 +64,6 @@ class KeyframeResult:
     readings: list[Reading]
     stage_ms: dict[str, float]
     ocr_reads: int
-    translated: int  # texts that went to the translator (cache or model)
 
 
 class KeyframeReader:
@@ -140,7 +139,7 @@ class KeyframeReader:
             for reading, result in zip(fresh, self.translator.translate([r.text for r in fresh])):
                 reading.translation, reading.translation_source = result.text, result.source
             spent["translate"] = (time.perf_counter() - t0) * 1000
-        return KeyframeResult(frame, snapshot, readings, spent, reads, len(fresh))
+        return KeyframeResult(frame, snapshot, readings, spent, reads)
 
 
 class KeyframeWorker:
@@ -174,13 +173,6 @@ class KeyframeWorker:
             if isinstance(item, BaseException):
                 raise item
             out.append(item)
-
-    def wait(self, timeout_s: float) -> list[KeyframeResult]:
-        """Block until the keyframe in flight is done (end of input), then ``poll``."""
-        deadline = time.perf_counter() + timeout_s
-        while self._busy.is_set() and time.perf_counter() < deadline:
-            time.sleep(0.002)
-        return self.poll()
 
     def close(self) -> None:
         self._jobs.put(None)

@@ -99,6 +99,9 @@ class Track:
     reads: int = 0  # OCR calls spent on it
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w)
+
     @property
     def shown(self) -> bool:
         """Drawn: tracked, read as text, and not read from a sign cut by the frame's edge (a fragment)."""
@@ -147,11 +150,16 @@ def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float) -> list[in
     return out
 
 
+def _zoom(matrix: np.ndarray) -> float:
+    """The scale factor of a 2×3 similarity."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+
+
 def _transform_box(matrix: np.ndarray, box: Box) -> Box:
     """A 2×3 similarity applied to a box (its centre moves, its size scales)."""
     x, y, w, h = box
     cx, cy = matrix @ np.array([x + w / 2, y + h / 2, 1.0])
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    scale = _zoom(matrix)
     return (float(cx - w * scale / 2), float(cy - h * scale / 2), float(w * scale), float(h * scale))
 
 
@@ -170,17 +178,16 @@ class FlowTracker:
         self._frame_size = (0, 0)  # w, h
         self.since_keyframe = _IDENTITY.copy()  # camera motion, keyframe → now (frame px)
         self.motion_px = 0.0  # camera motion of the last frame, frame px
-        self.grey: np.ndarray | None = None  # the current frame, grey, full resolution
 
     # -- every frame ---------------------------------------------------------------------------
     def update(self, image: np.ndarray, now_ms: float) -> None:
         """Follow every region into ``image``; updates boxes, lost states and the camera motion."""
-        self.grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        h, w = self.grey.shape
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        h, w = grey.shape
         self._frame_size = (w, h)
         self._scale = min(1.0, self.flow_width_px / w)
-        small = cv2.resize(self.grey, (int(w * self._scale), int(h * self._scale)), interpolation=cv2.INTER_AREA) \
-            if self._scale < 1.0 else self.grey
+        small = cv2.resize(grey, (int(w * self._scale), int(h * self._scale)), interpolation=cv2.INTER_AREA) \
+            if self._scale < 1.0 else grey
         prev, self._prev = self._prev, small
         if prev is None or prev.shape != small.shape:
             self._seed_background(small)
@@ -197,6 +204,7 @@ class FlowTracker:
         matrix = self._camera_motion(old[good], new[good])
         self.since_keyframe = _compose(matrix, self.since_keyframe)
         self.motion_px = float(np.hypot(matrix[0, 2], matrix[1, 2]))
+        zoom = _zoom(matrix)
         start = len(self._background) if self._background is not None else 0
         keep_bg = good[:start]
         self._background = new[:start][keep_bg] if start else None
@@ -209,14 +217,12 @@ class FlowTracker:
                 self._lose(track, now_ms)
                 continue
             shift = np.median(pts_new - pts_old, axis=0).reshape(2) / self._scale
-            scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
             x, y, bw, bh = track.box
             cx, cy = x + bw / 2 + shift[0], y + bh / 2 + shift[1]
-            track.box = (cx - bw * scale / 2, cy - bh * scale / 2, bw * scale, bh * scale)
+            track.box = (cx - bw * zoom / 2, cy - bh * zoom / 2, bw * zoom, bh * zoom)
             track.points = pts_new
             if len(pts_new) < self.options.max_points // 2:
                 track.points = self._seed(small, track.box)
-        zoom = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
         for track in self.tracks.values():
             track.read_w *= zoom
             if track.lost_since_ms is not None or track.points is None:  # carried by the camera's motion
@@ -278,7 +284,7 @@ class FlowTracker:
     def snapshot(self) -> list[Snapshot]:
         """The regions as they are now, for a keyframe taken now; restarts ``since_keyframe``."""
         self.since_keyframe = _IDENTITY.copy()
-        return [Snapshot(t.id, t.box, t.signature, t.settled, t.read_w) for t in self.tracks.values()]
+        return [t.snapshot() for t in self.tracks.values()]
 
     def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float) -> None:
         """Attach a keyframe's readings: boxes move from the keyframe to now, matched regions keep
