@@ -85,6 +85,24 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if results.get("failed") else 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from cloud_fallback.server import ServerConfig, installed_pairs, resolve_token, serve
+
+    token, generated = resolve_token(args.token, os.environ)
+    pairs = installed_pairs(args.model)
+    if not pairs:
+        print("error: no translation model installed; see 'ar-translate models list'", file=sys.stderr)
+        return 1
+    if generated:
+        print(f"no --token or AR_TRANSLATE_SERVER_TOKEN given; this run's token: {token}", file=sys.stderr)
+    config = ServerConfig(token=token, model=args.model, beam_size=args.beam_size, max_batch=args.max_batch,
+                          pairs=pairs)
+    print(f"serving {', '.join('-'.join(p) for p in pairs)} on http://{args.host}:{args.port} (docs: /docs)",
+          file=sys.stderr)
+    serve(config, args.host, args.port)
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from models import commands
 
@@ -155,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-report", action="store_true", help="skip report.html (results.json only)")
     bench.add_argument("--quiet", action="store_true", help="no progress output")
     bench.set_defaults(func=_bench)
+
+    serve = sub.add_parser("serve", help="the cloud fallback translation service (HTTP)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--token", help="bearer token clients must send (default: $AR_TRANSLATE_SERVER_TOKEN, "
+                       "else a random one, printed)")
+    serve.add_argument("--model", help="catalog name of the translator to serve (default: every installed one)")
+    serve.add_argument("--beam-size", type=int, default=4, help="beam width (the device uses 2)")
+    serve.add_argument("--max-batch", type=int, default=32, help="texts per model call across concurrent requests")
+    serve.set_defaults(func=_serve)
 
     models = sub.add_parser("models", help="the model catalog: list, verify, card, pull")
     msub = models.add_subparsers(dest="models_command", required=True)

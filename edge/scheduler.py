@@ -26,7 +26,7 @@ import numpy as np
 
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
-from edge.track import Reading, Snapshot, TrackerOptions, content_signature, match, similarity
+from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, content_signature, inside, match, similarity
 from edge.translate import Translator
 
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
@@ -91,14 +91,21 @@ class KeyframeReader:
         edge = self.options.edge_px
         readings, reads = [], 0
         for detected, tid in zip(boxes, ids):
+            if tid == FRAGMENT:  # the region it is a piece of was seen: it stays, unread
+                region = max(snapshot, key=lambda s: inside(detected.box, s.box))
+                if region.id not in ids and all(r.track_id != region.id for r in readings):
+                    readings.append(Reading(region.box, region.id, region.signature))
+                continue
             signature = content_signature(grey, detected.box)
             x, y, w, h = detected.box
             partial = x <= edge or y <= edge or x + w >= width - edge or y + h >= height - edge
             before = known.get(tid)
-            unchanged = (before is not None and before.settled and before.signature is not None
-                         and similarity(signature, before.signature) >= self.options.same_content
-                         and w <= before.read_w * (1 + self.options.grown_share))
-            reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial, quad=detected.quad)
+            same = (before is not None and before.signature is not None
+                    and similarity(signature, before.signature) >= self.options.same_content
+                    and w <= before.read_w * (1 + self.options.grown_share))
+            unchanged = same and before.settled
+            reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial, quad=detected.quad,
+                              same_content=same)
             if not unchanged:
                 self._ocr(image, reading, detected.quad, motion_px)
                 reads += 1
@@ -116,7 +123,9 @@ class KeyframeReader:
         t0 = time.perf_counter()
         readings = []
         for snap, quad in regions:
-            reading = Reading(snap.box, snap.id, content_signature(grey, snap.box))
+            signature = content_signature(grey, snap.box)
+            same = snap.signature is not None and similarity(signature, snap.signature) >= self.options.same_content
+            reading = Reading(snap.box, snap.id, signature, same_content=same)
             self._ocr(image, reading, quad, motion_px)
             readings.append(reading)
         spent = {"ocr": (time.perf_counter() - t0) * 1000}

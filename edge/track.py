@@ -129,17 +129,56 @@ class Reading:
     text: str | None = None  # None: reused (``reread`` False) or not text
     partial: bool = False  # the box touches the frame's edge (the sign may be cut)
     settled: bool = False  # read sharp, whole and confidently: final while the content is unchanged
-    quad: np.ndarray | None = None  # the text line's rotated corners (keyframe px), when detected
+    quad: np.ndarray | None = field(default=None, repr=False)  # text-line corners (keyframe px), when detected
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
     reread: bool = False
-    quad: np.ndarray | None = field(default=None, repr=False)  # detected text-line corners (keyframe px)
+    same_content: bool = False  # the region's content matched what it showed when last read
 
 
-def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float) -> list[int | None]:
-    """Greedy best-overlap matching of keyframe boxes to snapshot regions: an id (or None) per box."""
-    pairs = sorted(((iou(box, s.box), i, s.id) for i, box in enumerate(boxes) for s in snapshot), reverse=True)
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def _better(reading: Reading, track: Track) -> bool:
+    """Whether a fresh reading replaces the region's. A failed re-read (blur, a passer-by) keeps what the
+    region has; so does a less confident reading of unchanged content, unless it reads clearly more
+    (a fragment read in motion gives way to the whole line)."""
+    if track.text is None or track.partial:
+        return True
+    if reading.text is None:
+        return False
+    if not reading.same_content:
+        return True
+    return reading.ocr_conf >= track.ocr_conf or _letters(reading.text) >= 1.25 * _letters(track.text)
+
+
+def inside(inner: Box, outer: Box) -> float:
+    """The share of ``inner``'s area that lies inside ``outer``."""
+    ix = max(0.0, min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0]))
+    iy = max(0.0, min(inner[1] + inner[3], outer[1] + outer[3]) - max(inner[1], outer[1]))
+    area = inner[2] * inner[3]
+    return ix * iy / area if area > 0 else 0.0
+
+
+FRAGMENT = -1  # match(): the detection is a piece of a known region (one word of its line, seen blurred)
+
+
+def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float, contained: float = 0.8) -> list[int | None]:
+    """Each keyframe box's region id, by greedy best overlap: a region id, ``None`` (new text) or
+    ``FRAGMENT``. A box overlaps a region when their IoU is ``min_iou`` or more, or when the region lies
+    (``contained``) inside the box: it was read from a fragment of the line (one word, the sign half
+    in view) and now grows to the whole line, instead of a second region appearing over it. A box that
+    lies inside a region is a fragment of it, seen on a worse frame: no new region."""
+    pairs = []
+    for i, box in enumerate(boxes):
+        for s in snapshot:
+            overlap = iou(box, s.box)
+            if overlap < min_iou and inside(s.box, box) >= contained:
+                overlap = min_iou  # after every true IoU match
+            pairs.append((overlap, i, s.id))
+    pairs.sort(reverse=True)
     out: list[int | None] = [None] * len(boxes)
     taken: set[int] = set()
     for overlap, i, tid in pairs:
@@ -147,6 +186,9 @@ def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float) -> list[in
             break
         if out[i] is None and tid not in taken:
             out[i], taken = tid, taken | {tid}
+    for i, box in enumerate(boxes):
+        if out[i] is None and any(inside(box, s.box) >= contained for s in snapshot):
+            out[i] = FRAGMENT
     return out
 
 
@@ -309,7 +351,7 @@ class FlowTracker:
                 track.read_ms = now_ms
                 track.signature, track.read_w = reading.signature, track.box[2]
                 track.settled = reading.settled or track.reads >= self.options.max_reads
-                if reading.text is not None or track.text is None or track.partial:
+                if _better(reading, track):
                     # a failed re-read (blur, a passer-by) keeps the reading the region already has
                     track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
                     track.translation, track.translation_source = reading.translation, reading.translation_source
@@ -321,6 +363,9 @@ class FlowTracker:
         for sid in before:
             track = self.tracks.get(sid)
             if track is None or sid in seen:
+                continue
+            if any(inside(track.box, self.tracks[other].box) >= 0.8 for other in seen if other in self.tracks):
+                del self.tracks[sid]  # a fragment of a line now tracked whole
                 continue
             track.missed += 1
             if track.missed >= self.options.missed_keyframes and track.lost_since_ms is None:

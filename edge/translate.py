@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.errors import OutputError, RuntimeMissing
+from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.textnorm import normalise, phrase_key
 
 _CLOSING_PUNCT = "!.?:;"
@@ -37,6 +37,7 @@ class TranslatorOptions:
     cache_entries: int = 4096  # LRU bound of the translation cache
     phrase_table: bool = True  # consult the dictionary phrase table before the model
     disk_cache: Path | None = None  # SQLite file keeping translations across runs (None: memory only)
+    model: str | None = None  # catalog name of the translator (None: the installed one for the pair)
 
 
 @dataclass
@@ -71,20 +72,30 @@ class PhraseTable:
 
 class SignGrammar:
     """Productive sign constructions ("Kein X", "X verboten", "Bitte X", …) whose parts the phrase
-    table knows: a tier between the phrase table and the model, read from the model's ``grammar.tsv``."""
+    table knows: a tier between the phrase table and the model, read from the model's ``grammar.tsv``.
+    Its lines without a slot are a sign glossary, consulted before the phrase table: senses a general
+    dictionary ranks low but signs use (a door's "Drücken" is "push", not the dictionary's "hitting")."""
 
     MAX_DEPTH = 2  # a part may itself be a construction ("Bitte nicht X"), this deep
 
     def __init__(self, path: Path, phrases: PhraseTable):
         self.phrases = phrases
         self.rules: list[tuple[re.Pattern, str]] = []
+        self.glossary: dict[str, str] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip() or line.startswith("#"):
                 continue
             pattern, template = line.split("\t")
+            if "{" not in pattern:
+                self.glossary[phrase_key(pattern)] = template
+                continue
             regex = re.escape(phrase_key(pattern.replace("{X}", "xslot").replace("{Y}", "yslot")))
             regex = regex.replace("xslot", "(?P<X>.+)").replace("yslot", "(?P<Y>.+)")
             self.rules.append((re.compile(f"^{regex}$"), template))
+
+    def lookup(self, text: str) -> str | None:
+        """The glossary's sense, else the phrase table's."""
+        return self.glossary.get(phrase_key(text)) or self.phrases.get(text)
 
     def get(self, text: str, depth: int = 0) -> str | None:
         key = phrase_key(text)
@@ -94,7 +105,7 @@ class SignGrammar:
                 continue
             parts = {}
             for slot, words in found.groupdict().items():
-                part = self.phrases.get(words) or (self.get(words, depth + 1) if depth < self.MAX_DEPTH else None)
+                part = self.lookup(words) or (self.get(words, depth + 1) if depth < self.MAX_DEPTH else None)
                 if part is None:
                     break
                 parts[slot] = part.rstrip(_CLOSING_PUNCT + " ")
@@ -145,9 +156,10 @@ class LocalTranslator:
     def translate(self, texts: list[str]) -> list[str]:
         """One raw translation per text (surface form not yet matched); phrase-table hits skip the
         model, long texts are translated chunk by chunk in the same batches."""
-        results: list[str | None] = [self.phrases.get(t) if self.phrases else None for t in texts]
         if self.grammar:
-            results = [r if r is not None else self.grammar.get(t) for r, t in zip(results, texts)]
+            results: list[str | None] = [self.grammar.lookup(t) or self.grammar.get(t) for t in texts]
+        else:
+            results = [self.phrases.get(t) if self.phrases else None for t in texts]
         split = {i: self._chunks(texts[i]) for i, r in enumerate(results) if r is None}
         jobs = [(i, chunk) for i, (chunks, _) in split.items() for chunk in chunks]
         outputs: dict[int, list[str]] = {}
@@ -235,6 +247,7 @@ class Translator:
     def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None, model_name: str = "local"):
         self.options = options or local.options
         self.local = local
+        self.model_name = model_name
         self.cache = TranslationCache(self.options.cache_entries)
         self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}") \
             if self.options.disk_cache else None
@@ -262,9 +275,15 @@ class Translator:
 
 def load_translator(options: TranslatorOptions) -> Translator:
     """The router over the installed model for ``options.source → options.target``."""
-    from models.catalog import cache_dir, translator_for
+    from models.catalog import cache_dir, find, require_installed, translator_for
 
-    entry = translator_for(options.source, options.target)
+    if options.model:
+        entry = require_installed(find(options.model))
+        if entry.kind != "translator" or entry.languages != [options.source, options.target]:
+            raise UnsupportedLanguagePair(f"model '{entry.name}' is a {entry.kind} for {'→'.join(entry.languages)}, "
+                                          f"not a translator for {options.source}→{options.target}")
+    else:
+        entry = translator_for(options.source, options.target)
     phrases = grammar = None
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
         phrases = PhraseTable(entry.file("phrases"), cache_dir())

@@ -1,0 +1,367 @@
+"""The cloud fallback service (``ar-translate serve``): an ASGI app (FastAPI on uvicorn).
+
+    POST /v1/translate   {"texts": [...], "source": "de", "target": "en"} → {"translations": [...], "model": "..."}
+    POST /v1/recognize?source=de&target=en   body: a JPEG or PNG crop of one text line
+                         → {"text": "...", "confidence": 0.93, "translation": "...", "model": "..."}
+    GET  /healthz        {"status": "ok", "pairs": ["de-en"], "model": "..."}   (no token needed)
+    GET  /metrics        Prometheus text format
+    GET  /docs, /openapi.json
+
+Every /v1 call needs ``Authorization: Bearer TOKEN``. Bad input is a 4xx with a JSON ``detail``,
+never a 500: 401 missing or wrong token, 413 body / batch / image over the limits, 422 malformed
+JSON, text too long, an undecodable image, 404 an unknown language pair (the answer lists the
+available ones).
+
+Translation requests arriving together are batched (``Batcher``): one model call serves every
+request that arrived while the previous call ran, up to ``max_batch`` texts — throughput at 8 and 32
+concurrent clients is in the README. The model runs on one thread, next to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import io
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from PIL import Image
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field
+
+from edge.errors import ArTranslateError, UnsupportedLanguagePair
+from edge.ocr import OcrOptions, Recognizer
+from edge.translate import Translator, TranslatorOptions, load_translator
+
+log = logging.getLogger("ar_translate.serve")
+ENDPOINTS = ("/v1/translate", "/v1/recognize", "/healthz", "/metrics", "/docs", "/openapi.json")
+
+
+@dataclass
+class ServerConfig:
+    token: str
+    model: str | None = None  # catalog name of the translator (None: the installed one for each pair)
+    beam_size: int = 4  # wider than the device's 2: the service has the time
+    max_body_bytes: int = 1 << 20  # 413 above this
+    max_texts: int = 64  # texts per request (413 above)
+    max_text_chars: int = 1000  # characters per text (422 above)
+    max_image_pixels: int = 1_000_000  # decoded crop size (413 above): a crop, never a frame
+    max_batch: int = 32  # texts per model call across requests
+    pairs: list[tuple[str, str]] = field(default_factory=lambda: [("de", "en")])
+
+
+class TranslateRequest(BaseModel):
+    texts: list[str] = Field(..., description="sign texts, one per line read")
+    source: str = Field("de", description="ISO 639-1 code of the texts")
+    target: str = Field("en", description="ISO 639-1 code wanted")
+
+
+class TranslateResponse(BaseModel):
+    translations: list[str]
+    model: str
+
+
+class RecognizeResponse(BaseModel):
+    text: str
+    confidence: float
+    translation: str
+    model: str
+
+
+class Metrics:
+    """Prometheus series of one app (its own registry, so tests and several apps do not collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("ar_translate_requests", "HTTP requests", ["endpoint", "status"], registry=self.registry)
+        self.latency = Histogram("ar_translate_request_seconds", "request latency", ["endpoint"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.batch = Histogram("ar_translate_batch_texts", "texts per model call", registry=self.registry,
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128))
+        self.errors = Counter("ar_translate_errors", "requests answered with an error", ["kind"], registry=self.registry)
+
+
+class Batcher:
+    """Dynamic batching: requests queue their texts; one model call at a time takes everything queued
+    (up to ``max_batch`` texts) and answers each request its share."""
+
+    def __init__(self, translate: Callable[[list[str]], list[str]], max_batch: int, metrics: Metrics,
+                 executor: ThreadPoolExecutor):
+        self._translate = translate
+        self.max_batch = max_batch
+        self._metrics = metrics
+        self._executor = executor
+        self._queue: list[tuple[list[str], asyncio.Future]] = []
+        self._running = False
+
+    async def translate(self, texts: list[str]) -> list[str]:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((texts, future))
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                taken, size = [], 0
+                while self._queue and (not taken or size + len(self._queue[0][0]) <= self.max_batch):
+                    item = self._queue.pop(0)
+                    taken.append(item)
+                    size += len(item[0])
+                texts = [t for item, _ in taken for t in item]
+                self._metrics.batch.observe(len(texts))
+                try:
+                    out = await asyncio.get_running_loop().run_in_executor(self._executor, self._translate, texts)
+                except Exception as exc:  # the model failed: every request of the batch hears it
+                    for _, future in taken:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                start = 0
+                for item, future in taken:
+                    if not future.done():
+                        future.set_result(out[start: start + len(item)])
+                    start += len(item)
+        finally:
+            self._running = False
+
+
+class Engines:
+    """The models the service runs, loaded on first use per pair (so /healthz answers at once)."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self._translators: dict[tuple[str, str], Translator] = {}
+        self._recognizers: dict[str, Recognizer] = {}
+        self._lock = threading.Lock()
+        self.model_names: dict[tuple[str, str], str] = {}
+
+    def translator(self, source: str, target: str) -> Translator:
+        with self._lock:
+            key = (source, target)
+            if key not in self._translators:
+                options = TranslatorOptions(source=source, target=target, beam_size=self.config.beam_size,
+                                            model=self.config.model, max_batch=self.config.max_batch)
+                self._translators[key] = load_translator(options)
+                self.model_names[key] = self._translators[key].model_name
+            return self._translators[key]
+
+    def recognizer(self, source: str) -> Recognizer:
+        with self._lock:
+            if source not in self._recognizers:
+                self._recognizers[source] = Recognizer(OcrOptions(language=source))
+            return self._recognizers[source]
+
+
+def _error(status: int, detail: str, **extra) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    app = FastAPI(title="ar-translate cloud fallback", version="1",
+                  description="Translation and recognition of sign text for the on-device pipeline.")
+    metrics = Metrics()
+    engines = Engines(config)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")  # one model call at a time
+    batchers: dict[tuple[str, str], Batcher] = {}
+    app.state.config, app.state.metrics, app.state.engines = config, metrics, engines
+    available = [f"{s}-{t}" for s, t in config.pairs]
+
+    def pair_error(source: str, target: str) -> JSONResponse | None:
+        if (source, target) not in config.pairs:
+            return _error(404, f"no model for {source}-{target}", available=available)
+        return None
+
+    def batcher(source: str, target: str) -> Batcher:
+        if (source, target) not in batchers:
+            translator = engines.translator(source, target)
+            batchers[(source, target)] = Batcher(lambda texts: [r.text for r in translator.translate(texts)],
+                                                 config.max_batch, metrics, executor)
+        return batchers[(source, target)]
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        """Token and body size before any handler; counts and times every request."""
+        started = time.perf_counter()
+        endpoint = request.url.path if request.url.path in ENDPOINTS else "other"  # bounded label values
+        if request.url.path.startswith("/v1/"):
+            response = _check_token(request, config.token) or await _check_size(request, config.max_body_bytes)
+        else:
+            response = None
+        if response is None:
+            try:
+                response = await call_next(request)
+            except Exception:  # a bug: still a JSON answer, and counted
+                log.exception("request failed")
+                response = _error(500, "internal error")
+        if response.status_code >= 400:
+            metrics.errors.labels(str(response.status_code)).inc()
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+        return _error(422, "malformed request", errors=errors)
+
+    @app.post("/v1/translate", response_model=TranslateResponse, responses={401: {}, 404: {}, 413: {}, 422: {}})
+    async def translate(body: TranslateRequest):
+        if len(body.texts) > config.max_texts:
+            return _error(413, f"{len(body.texts)} texts in one request; at most {config.max_texts}")
+        too_long = [i for i, t in enumerate(body.texts) if len(t) > config.max_text_chars]
+        if too_long:
+            return _error(422, f"text {too_long[0]} is longer than {config.max_text_chars} characters")
+        missing = pair_error(body.source, body.target)
+        if missing:
+            return missing
+        if not body.texts:
+            return {"translations": [], "model": engines.model_names.get((body.source, body.target), "")}
+        try:
+            out = await batcher(body.source, body.target).translate(body.texts)
+        except UnsupportedLanguagePair as exc:
+            return _error(404, str(exc), available=available)
+        except ArTranslateError as exc:
+            return _error(503, str(exc))
+        return {"translations": out, "model": engines.model_names[(body.source, body.target)]}
+
+    @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}},
+              openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
+    async def recognize(request: Request, source: str = "de", target: str = "en"):
+        missing = pair_error(source, target)
+        if missing:
+            return missing
+        image = _decode_image(await request.body(), config.max_image_pixels)
+        if isinstance(image, JSONResponse):
+            return image
+        recognizer = await asyncio.get_running_loop().run_in_executor(executor, engines.recognizer, source)
+        h, w = image.shape[:2]
+        quad = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        line = await asyncio.get_running_loop().run_in_executor(executor, recognizer.read, image, quad)
+        if line is None:
+            return {"text": "", "confidence": 0.0, "translation": "",
+                    "model": engines.model_names.get((source, target), "")}
+        translation = (await batcher(source, target).translate([line.text]))[0]
+        return {"text": line.text, "confidence": round(line.conf, 3), "translation": translation,
+                "model": engines.model_names[(source, target)]}
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok", "pairs": available, "model": config.model or "default"}
+
+    @app.get("/metrics")
+    async def metrics_text():
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _check_token(request: Request, token: str) -> JSONResponse | None:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        detail = "missing bearer token"
+    elif not hmac.compare_digest(given.strip().encode(), token.encode()):
+        detail = "wrong token"
+    else:
+        return None
+    return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _check_size(request: Request, limit: int) -> JSONResponse | None:
+    """413 when the declared or the actual body is over ``limit`` bytes (the body is read here, once,
+    and kept for the handler)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _error(413, f"body of {declared} bytes; at most {limit}")
+    size = 0
+    chunks = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return _error(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's cache of the body: the handler reads it from here
+    return None
+
+
+def _decode_image(data: bytes, max_pixels: int) -> np.ndarray | JSONResponse:
+    """The crop as a BGR array, or the 413/422 answer. The size is read from the header before
+    decoding: a small file may declare a giant image."""
+    if not data:
+        return _error(422, "empty body: send the crop as image/jpeg or image/png")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind, (width, height) = probe.format, probe.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return _error(422, "the body is not a readable JPEG or PNG image")
+    if kind not in ("JPEG", "PNG"):
+        return _error(422, f"a {kind} image; send image/jpeg or image/png")
+    if width * height > max_pixels:
+        return _error(413, f"image of {width}×{height} px; at most {max_pixels} pixels "
+                      "(send the crop of one line, not the frame)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return _error(422, "the image could not be decoded")
+    return image
+
+
+def resolve_token(given: str | None, env: dict) -> tuple[str, bool]:
+    """The token to require: ``--token``, else ``AR_TRANSLATE_SERVER_TOKEN``, else a new random one
+    (returned with True so the caller prints it)."""
+    token = given or env.get("AR_TRANSLATE_SERVER_TOKEN")
+    if token:
+        return token, False
+    return secrets.token_urlsafe(24), True
+
+
+def serve(config: ServerConfig, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+
+
+def installed_pairs(model: str | None = None) -> list[tuple[str, str]]:
+    """The language pairs the service can answer: the named model's, else every installed translator's."""
+    from models.catalog import find, load_catalog
+
+    entries = [find(model)] if model else load_catalog()
+    return sorted({tuple(e.languages) for e in entries if e.kind == "translator" and e.installed()})
+
+
+class BackgroundServer:
+    """The app on uvicorn in a thread of this process (tests, the load generator): ``with
+    BackgroundServer(app) as url: ...``; port 0 picks a free port."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+        import uvicorn
+
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                                     lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        self.host = host
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}"
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
