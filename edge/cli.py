@@ -21,7 +21,8 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
     return ReplayOptions(input=input, source=args.source, target=args.target, events=args.events,
                          output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=realtime,
                          profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
-                         translation_cache=args.translation_cache, offline=args.offline, progress=progress)
+                         translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
+                         cloud_budget_ms=args.cloud_budget_ms, progress=progress)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -122,7 +123,10 @@ def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: st
     """The flags ``replay`` and ``live`` share."""
     parser.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
     parser.add_argument("--target", default="en", help="language to translate to, default en")
-    parser.add_argument("--offline", action="store_true", help="never open a network socket")
+    parser.add_argument("--offline", action="store_true", help="never open a network socket (no cloud, even with --cloud-url)")
+    parser.add_argument("--cloud-url", help="cloud fallback service, e.g. http://host:8080 (token: $AR_TRANSLATE_CLOUD_TOKEN)")
+    parser.add_argument("--cloud-budget-ms", type=float, default=1500.0,
+                        help="how long after a keyframe a cloud answer may still replace the local one (default 1500)")
     parser.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
     parser.add_argument("--output", type=Path, help=output_help)
     parser.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")

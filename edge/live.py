@@ -3,7 +3,8 @@
 A camera index opens the camera; a video file stands in for one (played at its own fps, frames
 dropped when the pipeline is busy, exactly like a camera). ``q`` in the window, the page's stop
 link, Ctrl-C or SIGTERM end the run cleanly: the current frame finishes, the outputs are closed
-and the summary is written and printed.
+and the summary is written and printed. With ``--cloud-url``, ``o`` in the window, the page's
+offline link or SIGUSR1 switch offline mode on and off at run time (no cloud call while on).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from edge.preview import open_preview
+from edge.preview import open_preview, toggle
 from edge.replay import ReplayOptions, replay
 
 
@@ -22,7 +23,12 @@ def run_live(options: ReplayOptions, port: int = 8090, window: bool | None = Non
     def stop(signum, frame) -> None:
         preview.stop.set()
 
+    def switch_offline(signum, frame) -> None:
+        print("offline" if toggle(preview.offline) else "online", file=sys.stderr, flush=True)
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, switch_offline)
+    options.offline_switch = preview.offline
     try:
         return replay(options, preview=preview)
     finally:

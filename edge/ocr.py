@@ -77,9 +77,10 @@ def tesseract_language(iso: str) -> tuple[str, Path]:
     )
 
 
-def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_width_px: int) -> np.ndarray:
-    """Warp the rotated line quad (tl, tr, br, bl) to an upright grey strip ``line_height_px`` tall
-    plus a margin of a tenth of the height on every side."""
+def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_width_px: int,
+                 grey: bool = True) -> np.ndarray:
+    """Warp the rotated line quad (tl, tr, br, bl) to an upright strip (grey unless ``grey`` is False)
+    ``line_height_px`` tall plus a margin of a tenth of the height on every side."""
     width = float(np.linalg.norm(quad[1] - quad[0]))
     height = float(np.linalg.norm(quad[3] - quad[0]))
     if width < 1 or height < 1:
@@ -93,8 +94,8 @@ def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_w
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     if scale_x < 1.0:  # shrinking a long line: smooth first so glyph strokes survive
         frame = cv2.GaussianBlur(frame, (0, 0), 0.5 / scale_x)
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return cv2.warpPerspective(grey, matrix, (out_w + 2 * margin, line_height_px + 2 * margin),
+    source = frame if frame.ndim == 2 or not grey else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.warpPerspective(source, matrix, (out_w + 2 * margin, line_height_px + 2 * margin),
                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 

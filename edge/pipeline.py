@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cloud_fallback.client import CloudStats
 from edge.capture import FrameSource, offer
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
@@ -26,7 +27,7 @@ from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
 from edge.track import FlowTracker, TrackerOptions
-from edge.translate import Translator
+from edge.translate import CloudRoute, Translator, match_surface
 
 STAGES = ("detect", "ocr", "translate", "track", "render")
 
@@ -164,11 +165,16 @@ class Pipeline(FrameProcessor):
 
     def __init__(self, detector: TextDetector, recognizer: Recognizer, translator: Translator | None,
                  render_options: RenderOptions | None = None, profile: DeviceProfile = DEFAULT,
-                 tracker_options: TrackerOptions | None = None):
+                 tracker_options: TrackerOptions | None = None, cloud: CloudRoute | None = None,
+                 cloud_text_conf: float = 0.85):
         super().__init__()
+        self.cloud = cloud  # None: offline (no socket, ever) or no --cloud-url
+        self._asked_at: dict[int, float] = {}  # keyframe index → when it was taken (the cloud budget's start)
         self.profile = profile
         self.render_options = render_options or RenderOptions()
         self.reader = KeyframeReader(detector, recognizer, translator, tracker_options)
+        if cloud:
+            self.reader.crop_below = cloud_text_conf  # less sure readings go to the cloud as a crop
         self.tracker = FlowTracker(tracker_options, profile.flow_width_px)
         self.cadence = Cadence(profile.keyframe_min_ms, profile.keyframe_max_ms)
         self.recognizer, self.translator = recognizer, translator
@@ -186,9 +192,16 @@ class Pipeline(FrameProcessor):
             if self._worker:
                 self._worker.close()
                 self._worker = None
+            if self.cloud:
+                self.cloud.close()
 
     def _attach(self, result: KeyframeResult, now_ms: float, spent: dict[str, float]) -> None:
         self.tracker.apply(result.readings, result.snapshot, now_ms)
+        asked_at = self._asked_at.pop(result.frame, time.monotonic())
+        if self.cloud:
+            for reading in result.readings:
+                if reading.reread and reading.text and reading.track_id is not None:
+                    self.cloud.ask(reading.track_id, reading.text, reading.crop, asked_at)
         self.ocr_reads += result.ocr_reads
         for stage, ms in result.stage_ms.items():
             self.times.add(stage, ms)
@@ -203,8 +216,12 @@ class Pipeline(FrameProcessor):
         if self._worker:
             for result in self._worker.poll():
                 self._attach(result, pts_ms, spent)
+        if self.cloud:
+            self._take_cloud_answers()
         if self._worker is None or self._worker.idle:
             job = self._next_job(index, pts_ms, image)
+            if job and self.cloud:
+                self._asked_at[index] = time.monotonic()
             if job and self._worker:
                 self._worker.submit(job[0], index, image.copy(), *job[1:])
             elif job:
@@ -222,6 +239,16 @@ class Pipeline(FrameProcessor):
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
                            cpu_ms=time.process_time() * 1000)
+
+    def _take_cloud_answers(self) -> None:
+        """Cloud answers for regions still showing the text they were asked about replace the local ones."""
+        for answer in self.cloud.poll():
+            track = self.tracker.tracks.get(answer.track_id)
+            if track is None or track.text != answer.asked or not answer.translation.strip():
+                continue
+            track.text = answer.text
+            track.translation, track.translation_source = match_surface(answer.text, answer.translation), "cloud"
+            self.cloud.stats.upgraded += 1
 
     def _next_job(self, index: int, pts_ms: float, image: np.ndarray) -> tuple | None:
         """A keyframe (detect and read) when the cadence says so; else a re-read, where they are, of
@@ -263,4 +290,6 @@ class Pipeline(FrameProcessor):
             "ocr_engine": self.recognizer.engine_name,
             "keyframes": self.keyframes, "ocr_reads": self.ocr_reads,
             "profile": self.profile.name,
+            "cloud": {**self.cloud.stats.record(), "mode": "offline" if self.cloud.offline.is_set() else "online"}
+            if self.cloud else {**CloudStats().record(), "mode": "off"},
         }

@@ -17,20 +17,34 @@ import numpy as np
 
 PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>ar-translate live</title>
 <style>body{background:#111;color:#ddd;font-family:sans-serif;text-align:center}img{max-width:100%}</style></head>
-<body><img src="/stream"><p><a href="/stop" style="color:#f88">stop</a></p></body></html>"""
+<body><img src="/stream"><p><a href="/stop" style="color:#f88">stop</a>
+<a href="/offline" style="color:#8cf">offline on/off</a></p></body></html>"""
+
+
+def toggle(event: threading.Event) -> bool:
+    """Flip an on/off switch; returns the new state."""
+    if event.is_set():
+        event.clear()
+        return False
+    event.set()
+    return True
 
 
 class WindowPreview:
-    name = "ar-translate (q: quit)"
+    name = "ar-translate (q: quit, o: offline on/off)"
 
     def __init__(self) -> None:
         cv2.namedWindow(self.name, cv2.WINDOW_NORMAL)
         self.stop = threading.Event()
+        self.offline = threading.Event()  # the runtime offline switch: set, the cloud is not used
 
     def show(self, image: np.ndarray) -> None:
         cv2.imshow(self.name, image)
-        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), 27):
             self.stop.set()
+        elif key == ord("o"):
+            toggle(self.offline)
 
     def close(self) -> None:
         cv2.destroyWindow(self.name)
@@ -40,10 +54,12 @@ class WindowPreview:
 
 
 class MjpegPreview:
-    """Serves ``/`` (a page), ``/stream`` (multipart JPEG, the newest frame) and ``/stop``."""
+    """Serves ``/`` (a page), ``/stream`` (multipart JPEG, the newest frame), ``/stop`` and
+    ``/offline`` (flips the runtime offline switch)."""
 
     def __init__(self, port: int = 8090, quality: int = 75):
         self.stop = threading.Event()
+        self.offline = threading.Event()  # the runtime offline switch: set, the cloud is not used
         self._frame: bytes | None = None
         self._fresh = threading.Condition()
         self._quality = quality
@@ -60,6 +76,9 @@ class MjpegPreview:
                 elif self.path == "/stop":
                     preview.stop.set()
                     self._send(200, "text/plain", b"stopping\n")
+                elif self.path == "/offline":
+                    state = toggle(preview.offline)
+                    self._send(200, "text/plain", b"offline\n" if state else b"online\n")
                 elif self.path == "/stream":
                     preview._stream(self)
                 else:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge.capture import open_source
 from edge.detect import DetectorOptions, TextDetector
+from edge.errors import UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, VideoSink
-from edge.translate import TranslatorOptions, load_translator
+from edge.translate import CloudRoute, TranslatorOptions, load_translator
 from models.catalog import find, require_installed
 
 
@@ -32,22 +35,49 @@ class ReplayOptions:
     cores: int | None = None  # overrides the profile's core count
     memory_budget_mb: float | None = None  # overrides the profile's memory budget
     translation_cache: Path | None = None  # SQLite file keeping translations across runs
-    offline: bool = False  # no socket is ever opened (the pipeline has no network path yet)
+    offline: bool = False  # no socket is ever opened: no cloud route exists at all
+    cloud_url: str | None = None  # the cloud fallback service (token: $AR_TRANSLATE_CLOUD_TOKEN)
+    cloud_budget_ms: float = 1500.0  # a cloud answer is worth having this long after the keyframe was taken
+    offline_switch: threading.Event | None = None  # live mode's run-time offline toggle (set: no cloud calls)
     progress: bool = True
 
 
 def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT,
-                   translation_cache: Path | None = None) -> Pipeline:
-    """Load every stage's model once, sized by the profile; raises before any frame when something is missing."""
+                   translation_cache: Path | None = None, cloud: CloudRoute | None = None,
+                   cloud_configured: bool = False) -> Pipeline:
+    """Load every stage's model once, sized by the profile; raises before any frame when something is missing.
+    With a cloud service configured (``cloud_configured``, even offline) a pair with no local model is
+    not an error: it goes cloud-only, and shows the source text while offline."""
     cores = len(allowed_cores())
     # more threads than cores only contend (LiteRT: 35 against 25 ms per detection on one core)
     detector = DetectorOptions(model=profile.detector, threads=max(1, min(profile.litert_threads, cores)))
     entry = require_installed(find(detector.model))
     recognizer = Recognizer(OcrOptions(language=source))
-    translator = None if ocr_only else load_translator(
-        TranslatorOptions(source=source, target=target, threads=profile.ct2_threads, cache_entries=profile.cache_entries,
-                          disk_cache=translation_cache))
-    return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator, profile=profile)
+    translator = None
+    if not ocr_only:
+        try:
+            translator = load_translator(TranslatorOptions(source=source, target=target, threads=profile.ct2_threads,
+                                                           cache_entries=profile.cache_entries,
+                                                           disk_cache=translation_cache))
+        except UnsupportedLanguagePair:
+            if not cloud_configured:
+                raise
+    return Pipeline(TextDetector(entry.file("model"), detector), recognizer, translator, profile=profile,
+                    cloud=None if ocr_only else cloud)
+
+
+def cloud_route(options: ReplayOptions) -> CloudRoute | None:
+    """The cloud tier, or None: ``--offline`` or no ``--cloud-url`` (then no socket is ever opened)."""
+    if options.offline or not options.cloud_url or options.ocr_only:
+        return None
+    from cloud_fallback.client import ClientOptions, CloudClient
+
+    client = CloudClient(ClientOptions(options.cloud_url, token=os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"),
+                                       source=options.source, target=options.target))
+    route = CloudRoute(client, options.cloud_budget_ms)
+    if options.offline_switch is not None:
+        route.offline = options.offline_switch
+    return route
 
 
 def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = None, preview=None) -> dict:
@@ -65,7 +95,8 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     video = VideoSink(options.output, frames.fps) if options.output else None
     try:
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
-                                                            options.translation_cache)
+                                                            options.translation_cache, cloud_route(options),
+                                                            bool(options.cloud_url))
         total = frames.frame_count
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from edge.detect import TextDetector
-from edge.ocr import Recognizer
+from edge.ocr import Recognizer, upright_crop
 from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, content_signature, inside, match, similarity
 from edge.translate import Translator
 
@@ -66,6 +66,22 @@ class KeyframeResult:
     ocr_reads: int
 
 
+CROP_HEIGHT_PX = 48  # the line crop sent to the cloud when OCR is unsure: this tall, ...
+CROP_MAX_BYTES = 24_000  # ... and at most this big (JPEG quality steps down to fit)
+
+
+def line_jpeg(image: np.ndarray, quad: np.ndarray) -> bytes | None:
+    """The upright crop of one line as a small JPEG (never the frame): what is sent for the cloud to read."""
+    crop = upright_crop(image, quad, CROP_HEIGHT_PX, 16 * CROP_HEIGHT_PX, grey=False)
+    if crop.size == 0:
+        return None
+    for quality in (85, 70, 50, 30):
+        ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok and len(data) <= CROP_MAX_BYTES:
+            return data.tobytes()
+    return None
+
+
 class KeyframeReader:
     """Detect → match to tracked regions → OCR what is new or changed → translate new lines in one batch."""
 
@@ -75,6 +91,7 @@ class KeyframeReader:
         self.recognizer = recognizer
         self.translator = translator
         self.options = options or TrackerOptions()
+        self.crop_below = 0.0  # OCR confidence under which a reading carries its line as JPEG (cloud route)
 
     def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot], motion_px: float = 0.0) -> KeyframeResult:
         """Detect in ``image``, read what is new, changed or not settled, translate the new lines.
@@ -136,6 +153,8 @@ class KeyframeReader:
         reading.reread = True
         if line is not None:
             reading.text, reading.ocr_conf = line.text, line.conf
+            if line.conf < self.crop_below:
+                reading.crop = line_jpeg(image, quad)
         reading.settled = (not reading.partial and motion_px <= self.options.settle_motion_px
                            and (line is None or line.conf >= self.options.settle_conf))
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edge.textnorm import normalise
+
 Box = tuple[float, float, float, float]  # x, y, w, h in original-frame pixels
 
 
@@ -135,6 +137,11 @@ class Reading:
     translation_source: str | None = None
     reread: bool = False
     same_content: bool = False  # the region's content matched what it showed when last read
+    crop: bytes | None = field(default=None, repr=False)  # the line as JPEG when OCR was unsure (for the cloud)
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and normalise(a) == normalise(b)
 
 
 def _letters(text: str) -> int:
@@ -339,6 +346,7 @@ class FlowTracker:
                 track = Track(self._next_id, _transform_box(self.since_keyframe, reading.box))
                 self._next_id += 1
                 self.tracks[track.id] = track
+                reading.track_id = track.id  # the region it became (the cloud's answer comes back to it)
             else:
                 track.box = self._carry(track, before[track.id], reading.box)
             seen.add(track.id)
@@ -352,9 +360,11 @@ class FlowTracker:
                 track.signature, track.read_w = reading.signature, track.box[2]
                 track.settled = reading.settled or track.reads >= self.options.max_reads
                 if _better(reading, track):
-                    # a failed re-read (blur, a passer-by) keeps the reading the region already has
+                    # a local re-read of the same text keeps the cloud's better answer
+                    keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
                     track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
-                    track.translation, track.translation_source = reading.translation, reading.translation_source
+                    if not keep:
+                        track.translation, track.translation_source = reading.translation, reading.translation_source
                     track.partial = reading.partial
             if track.lost_since_ms is not None or track.points is None:
                 track.lost_since_ms = None
