@@ -38,11 +38,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def service(token: str = TOKEN, ready_s: float = 60.0):
+def service(token: str = TOKEN, ready_s: float = 60.0, extra_args: list[str] | None = None):
     """``ar-translate serve`` in a child process; yields (url, process)."""
     port = free_port()
     env = {**os.environ, "AR_TRANSLATE_SERVER_TOKEN": token}
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", str(port), *(extra_args or [])], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_s

@@ -153,7 +153,8 @@ class Engines:
             key = (source, target)
             if key not in self._translators:
                 options = TranslatorOptions(source=source, target=target, beam_size=self.config.beam_size,
-                                            model=self.config.model, max_batch=self.config.max_batch)
+                                            model=self.config.model,
+                                            max_batch=max(self.config.max_batch, TranslatorOptions.max_batch))
                 self._translators[key] = load_translator(options)
                 self.model_names[key] = self._translators[key].model_name
             return self._translators[key]

@@ -1,0 +1,102 @@
+"""Load generator for the cloud service: throughput and latency at 1, 8 and 32 concurrent clients,
+with dynamic batching on (``--max-batch 32``) and off (``--max-batch 1``).
+
+    python -m benchmarks.load [--clients 1 8 32] [--seconds 10] [--texts 4]
+
+Starts ``ar-translate serve`` as a child process on 127.0.0.1 for each setting. Each client sends
+``/v1/translate`` requests of ``--texts`` sign texts back to back; every text is new to the service
+(a sign text with a running number), so no answer comes from its cache and every text is decoded by
+the model — the worst case for the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.score import nearest_rank
+from cloud_fallback.client import http_call
+
+TOKEN = "load-test"
+SIGN_TEXTS = Path(__file__).resolve().parents[1] / "models" / "translator" / "sign_texts.tsv"
+
+
+def sign_texts() -> list[str]:
+    return [line.split("\t")[0] for line in SIGN_TEXTS.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def run_load(url: str, clients: int, seconds: float, per_request: int) -> dict:
+    texts = sign_texts()
+    counter = itertools.count()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failures = [0]
+    stop_at = time.monotonic() + seconds
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+
+    def client() -> None:
+        while time.monotonic() < stop_at:
+            with lock:
+                batch = [f"{texts[(n := next(counter)) % len(texts)]} {n}" for _ in range(per_request)]
+            body = json.dumps({"texts": batch, "source": "de", "target": "en"}).encode()
+            started = time.monotonic()
+            try:
+                status, _ = http_call(url, "POST", "/v1/translate", body, headers, started + 60, 1 << 20)
+            except Exception:
+                status = 0
+            with lock:
+                if status == 200:
+                    latencies.append((time.monotonic() - started) * 1000)
+                else:
+                    failures[0] += 1
+
+    calls_before = batch_counts(url)
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - started
+    calls, batched = (after - before for after, before in zip(batch_counts(url), calls_before))
+    return {"clients": clients, "requests": len(latencies), "failed": failures[0],
+            "requests_per_s": len(latencies) / wall, "texts_per_s": len(latencies) * per_request / wall,
+            "p50_ms": nearest_rank(latencies, 50), "p95_ms": nearest_rank(latencies, 95),
+            "mean_batch": batched / calls if calls else 0.0}
+
+
+def batch_counts(url: str) -> tuple[float, float]:
+    """Model calls and texts batched so far, from the service's /metrics."""
+    _, metrics = http_call(url, "GET", "/metrics", b"", {}, time.monotonic() + 10, 1 << 22)
+    values = dict(line.rsplit(" ", 1) for line in metrics.decode().splitlines() if line and not line.startswith("#"))
+    return float(values.get("ar_translate_batch_texts_count", 0)), float(values.get("ar_translate_batch_texts_sum", 0))
+
+
+def main() -> None:
+    from benchmarks.faults import service
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--texts", type=int, default=4, help="texts per request")
+    parser.add_argument("--max-batch", type=int, nargs="*", default=[32, 1])
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs; {args.texts} new texts per request; {args.seconds:.0f} s per row")
+    print("| max batch | clients | requests/s | texts/s | latency p50 / p95 | mean texts per model call | failed |")
+    print("|---|---|---|---|---|---|---|")
+    for max_batch in args.max_batch:
+        for clients in args.clients:
+            with service(TOKEN, extra_args=["--max-batch", str(max_batch)]) as (url, _):
+                run_load(url, 1, 1.0, args.texts)  # warm-up: the model loads on the first request
+                row = run_load(url, clients, args.seconds, args.texts)
+            print(f"| {max_batch} | {clients} | {row['requests_per_s']:.1f} | {row['texts_per_s']:.0f} | "
+                  f"{row['p50_ms']:.0f} / {row['p95_ms']:.0f} ms | {row['mean_batch']:.1f} | {row['failed']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
