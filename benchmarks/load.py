@@ -27,7 +27,8 @@ SIGN_TEXTS = Path(__file__).resolve().parents[1] / "models" / "translator" / "si
 
 
 def sign_texts() -> list[str]:
-    return [line.split("\t")[0] for line in SIGN_TEXTS.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    lines = SIGN_TEXTS.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
 def run_load(url: str, clients: int, seconds: float, per_request: int) -> dict:
