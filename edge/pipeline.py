@@ -26,6 +26,7 @@ from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
+from edge.textnorm import normalise
 from edge.track import FlowTracker, TrackerOptions
 from edge.translate import CloudRoute, Translator, match_surface
 
@@ -244,7 +245,8 @@ class Pipeline(FrameProcessor):
         """Cloud answers for regions still showing the text they were asked about replace the local ones."""
         for answer in self.cloud.poll():
             track = self.tracker.tracks.get(answer.track_id)
-            if track is None or track.text != answer.asked or not answer.translation.strip():
+            if track is None or track.text is None or normalise(track.text) != normalise(answer.asked) \
+                    or not answer.translation.strip():
                 continue
             track.text = answer.text
             track.translation, track.translation_source = match_surface(answer.text, answer.translation), "cloud"
