@@ -15,7 +15,7 @@ from edge.capture import Frame, FrameSource, open_source
 from edge.pipeline import Pipeline
 from edge.profiles import PROFILES, get_profile
 from edge.scheduler import KeyframeReader
-from edge.track import content_signature, iou, similarity
+from edge.track import FRAGMENT, FlowTracker, Reading, Snapshot, content_signature, iou, match, similarity
 from edge.translate import TranslationCache
 from tests.conftest import run_cli
 
@@ -161,3 +161,30 @@ def test_the_disk_cache_answers_a_second_run_without_the_model(tmp_path):
     assert [r.source for r in results] == ["cache", "cache", "local"]
     assert results[0].text == first.translate(["Notausgang"])[0].text.upper()  # surface form still matched
     assert second.cache.misses == 3 and len(second.cache) == 3  # the memory tier was filled from disk
+
+
+def test_a_line_detection_absorbs_the_fragment_region_inside_it_and_a_fragment_adds_no_region():
+    word = Snapshot(1, (400.0, 170.0, 80.0, 40.0), None, False, 80.0)  # "Kein" of "Kein Eingang", read first
+    line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 40.0, 30.0), (10.0, 10.0, 90.0, 40.0)
+    assert iou(line, word.box) < 0.3  # plain IoU would make the whole line a second region over the word
+    assert match([word], [line, elsewhere], 0.3) == [1, None]
+    assert match([word], [piece], 0.3) == [FRAGMENT]
+
+
+def test_a_less_confident_reading_of_unchanged_content_keeps_the_better_one():
+    tracker = FlowTracker()
+    signature = np.zeros((16, 64), np.float32)
+
+    def read(text, conf, same=True, track_id=None):
+        reading = Reading((100.0, 100.0, 200.0, 50.0), track_id, signature, text=text, ocr_conf=conf, reread=True,
+                          same_content=same, translation=text and text.lower())
+        snapshot = [tracker.tracks[track_id].snapshot()] if track_id else []
+        tracker.apply([reading], snapshot, 0.0)
+        return tracker.tracks[reading.track_id]
+
+    track = read("Privatgrundstück", 0.89)
+    assert read("Privat istüch", 0.81, track_id=track.id).text == "Privatgrundstück"  # blurred re-read: kept
+    assert read(None, 0.0, track_id=track.id).text == "Privatgrundstück"  # failed re-read: kept
+    track = read("Kein", 0.9)
+    assert read("Kein Eingang", 0.7, track_id=track.id).text == "Kein Eingang"  # reads clearly more: taken
+    assert read("Gleis 4", 0.5, same=False, track_id=track.id).text == "Gleis 4"  # content changed: taken

@@ -27,6 +27,9 @@ def test_common_sign_texts(translator, german, english):
     ("Einfahrt freihalten", "keep entrance clear"),
     ("Hunde verboten", "no dogs"),
     ("Nur für Personal", "staff only"),
+    ("Drücken", "push"),  # the sign glossary: a door's instruction, not the dictionary's "hitting"
+    ("Ziehen", "pull"),
+    ("Bitte warten", "please wait"),  # a glossary word inside a grammar rule
 ])
 def test_sign_grammar_composes_known_parts(translator, german, english):
     (result,) = translator.translate([german])
