@@ -37,7 +37,7 @@ class ClientOptions:
     max_attempts: int = 3  # per call, inside its deadline
     failures_to_open: int = 3  # consecutive failures that open the breaker
     open_s: float = 2.0  # first open period; doubles on each failed half-open trial ...
-    max_open_s: float = 30.0  # ... up to this
+    max_open_s: float = 8.0  # ... up to this
     probe_timeout_ms: float = 500.0  # /healthz probe deadline
     max_response_bytes: int = 1 << 20
 
@@ -232,11 +232,11 @@ class CloudClient:
         trial uses before real work is sent."""
         self._stats.probes += 1
         try:
-            status, _ = http_call(self.options.url, "GET", "/healthz", b"", {}, time.monotonic() +
-                                     self.options.probe_timeout_ms / 1000, 4096)
-        except CloudUnavailable:
+            status, payload = http_call(self.options.url, "GET", "/healthz", b"", {}, time.monotonic() +
+                                        self.options.probe_timeout_ms / 1000, 4096)
+            return status == 200 and json.loads(payload).get("status") == "ok"
+        except (CloudUnavailable, ValueError, AttributeError):  # down, or not the service talking
             return False
-        return status == 200
 
     def _call(self, path: str, body: bytes, content_type: str, deadline: float, valid) -> dict:
         headers = {**self._headers, "Content-Type": content_type}
