@@ -165,7 +165,7 @@ def test_the_disk_cache_answers_a_second_run_without_the_model(tmp_path):
 
 def test_a_line_detection_absorbs_the_fragment_region_inside_it_and_a_fragment_adds_no_region():
     word = Snapshot(1, (400.0, 170.0, 80.0, 40.0), None, False, 80.0)  # "Kein" of "Kein Eingang", read first
-    line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 40.0, 30.0), (10.0, 10.0, 90.0, 40.0)
+    line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 25.0, 30.0), (10.0, 10.0, 90.0, 40.0)
     assert iou(line, word.box) < 0.3  # plain IoU would make the whole line a second region over the word
     assert match([word], [line, elsewhere], 0.3) == [1, None]
     assert match([word], [piece], 0.3) == [FRAGMENT]
