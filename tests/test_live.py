@@ -12,12 +12,15 @@ import sys
 import time
 import urllib.request
 
+from benchmarks.faults import TOKEN, service
 from tests.conftest import DEMO_VIDEO, ROOT
 
 
-def start_live(tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:
+def start_live(tmp_path, *extra: str, offline: bool = True) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}  # headless
-    process = subprocess.Popen([sys.executable, "-m", "edge", "live", "--camera", str(DEMO_VIDEO), "--offline",
+    env["AR_TRANSLATE_CLOUD_TOKEN"] = TOKEN
+    process = subprocess.Popen([sys.executable, "-m", "edge", "live", "--camera", str(DEMO_VIDEO),
+                                *(["--offline"] if offline else []),
                                 "--preview-port", "0", "--events", str(tmp_path / "live.jsonl"), *extra],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -30,6 +33,14 @@ def start_live(tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:
             break
     process.kill()
     raise AssertionError("live did not announce its preview address")
+
+
+def next_state(process: subprocess.Popen) -> str:
+    """The next "online"/"offline" line live prints on stderr (other log lines skipped)."""
+    while True:
+        line = process.stderr.readline()
+        if not line or line.strip() in ("online", "offline"):
+            return line.strip()
 
 
 def read_records(path) -> tuple[list[dict], dict]:
@@ -70,3 +81,24 @@ def test_live_stops_from_the_preview_page(tmp_path):
     assert process.returncode == 0, err
     _, summary = read_records(tmp_path / "live.jsonl")
     assert summary["profile"] == "pi4" and summary["frames"] < 300
+
+
+def test_live_offline_switch_flips_from_the_page_and_sigusr1(tmp_path):
+    with service() as (url, _):
+        process, port = start_live(tmp_path, "--cloud-url", url, offline=False)
+        try:
+            time.sleep(3.0)  # online: the first signs are asked about
+            assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10).read() == b"offline\n"
+            process.send_signal(signal.SIGUSR1)
+            assert next_state(process) == "online"
+            process.send_signal(signal.SIGUSR1)
+            assert next_state(process) == "offline"
+            time.sleep(0.5)
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 0, err
+    _, summary = read_records(tmp_path / "live.jsonl")
+    cloud = summary["cloud"]
+    assert cloud["mode"] == "offline" and cloud["requests"] >= 1 and cloud["ok"] == cloud["requests"]
