@@ -328,9 +328,14 @@ def resolve_token(given: str | None, env: dict) -> tuple[str, bool]:
 
 
 def serve(config: ServerConfig, host: str, port: int) -> None:
+    """Load every pair's model first (a bad ``--model`` fails here, and the first request is not slow),
+    then serve until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(config)
+    for source, target in config.pairs:
+        app.state.engines.translator(source, target)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def installed_pairs(model: str | None = None) -> list[tuple[str, str]]:
