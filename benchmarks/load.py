@@ -74,8 +74,14 @@ def run_load(url: str, clients: int, seconds: float, per_request: int) -> dict:
 def batch_counts(url: str) -> tuple[float, float]:
     """Model calls and texts batched so far, from the service's /metrics."""
     _, metrics = http_call(url, "GET", "/metrics", b"", {}, time.monotonic() + 10, 1 << 22)
-    values = dict(line.rsplit(" ", 1) for line in metrics.decode().splitlines() if line and not line.startswith("#"))
-    return float(values.get("ar_translate_batch_texts_count", 0)), float(values.get("ar_translate_batch_texts_sum", 0))
+    values = parse_metrics(metrics.decode())
+    return values.get("ar_translate_batch_texts_count", 0.0), values.get("ar_translate_batch_texts_sum", 0.0)
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text format → {series with its labels: value}."""
+    return {name: float(value) for name, value in
+            (line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))}
 
 
 def main() -> None:

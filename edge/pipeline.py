@@ -21,6 +21,7 @@ import numpy as np
 
 from cloud_fallback.client import CloudStats
 from edge.capture import FrameSource, offer
+from edge.cloud import CloudRoute
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
@@ -28,7 +29,7 @@ from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
 from edge.textnorm import normalise
 from edge.track import FlowTracker, TrackerOptions
-from edge.translate import CloudRoute, Translator, match_surface
+from edge.translate import Translator, match_surface
 
 STAGES = ("detect", "ocr", "translate", "track", "render")
 

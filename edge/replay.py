@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.capture import open_source
+from edge.cloud import CloudRoute
 from edge.detect import DetectorOptions, TextDetector
 from edge.errors import UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, VideoSink
-from edge.translate import CloudRoute, TranslatorOptions, load_translator
+from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, require_installed
 
 

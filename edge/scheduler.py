@@ -117,9 +117,7 @@ class KeyframeReader:
             x, y, w, h = detected.box
             partial = x <= edge or y <= edge or x + w >= width - edge or y + h >= height - edge
             before = known.get(tid)
-            same = (before is not None and before.signature is not None
-                    and similarity(signature, before.signature) >= self.options.same_content
-                    and w <= before.read_w * (1 + self.options.grown_share))
+            same = before is not None and self._same_content(signature, before, w)
             unchanged = same and before.settled
             reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial, quad=detected.quad,
                               same_content=same)
@@ -141,12 +139,17 @@ class KeyframeReader:
         readings = []
         for snap, quad in regions:
             signature = content_signature(grey, snap.box)
-            same = snap.signature is not None and similarity(signature, snap.signature) >= self.options.same_content
-            reading = Reading(snap.box, snap.id, signature, same_content=same)
+            reading = Reading(snap.box, snap.id, signature, same_content=self._same_content(signature, snap))
             self._ocr(image, reading, quad, motion_px)
             readings.append(reading)
         spent = {"ocr": (time.perf_counter() - t0) * 1000}
         return self._finish(frame, [snap for snap, _ in regions], readings, spent, len(readings))
+
+    def _same_content(self, signature: np.ndarray, snap: Snapshot, width: float | None = None) -> bool:
+        """The region shows what it showed when last read: similar signature and, for a detection of
+        ``width``, a box that has not grown past ``grown_share`` (more of the line came into view)."""
+        return (snap.signature is not None and similarity(signature, snap.signature) >= self.options.same_content
+                and (width is None or width <= snap.read_w * (1 + self.options.grown_share)))
 
     def _ocr(self, image: np.ndarray, reading: Reading, quad: np.ndarray, motion_px: float) -> None:
         line = self.recognizer.read(image, quad)
@@ -168,6 +171,16 @@ class KeyframeReader:
                 reading.translation, reading.translation_source = result.text, result.source
             spent["translate"] = (time.perf_counter() - t0) * 1000
         return KeyframeResult(frame, snapshot, readings, spent, reads)
+
+
+def drain(items: queue.Queue) -> list:
+    """Everything waiting in ``items`` now, without blocking."""
+    out = []
+    while True:
+        try:
+            out.append(items.get_nowait())
+        except queue.Empty:
+            return out
 
 
 class KeyframeWorker:
@@ -192,15 +205,11 @@ class KeyframeWorker:
 
     def poll(self) -> list[KeyframeResult]:
         """Finished keyframes (an exception from the reader is raised here, on the display thread)."""
-        out = []
-        while True:
-            try:
-                item = self._results.get_nowait()
-            except queue.Empty:
-                return out
+        out = drain(self._results)
+        for item in out:
             if isinstance(item, BaseException):
                 raise item
-            out.append(item)
+        return out
 
     def close(self) -> None:
         self._jobs.put(None)

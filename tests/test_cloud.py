@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.faultproxy import FaultProxy
 from benchmarks.faults import TOKEN, run_case, service
+from benchmarks.load import parse_metrics
 from cloud_fallback.client import CircuitBreaker, ClientOptions, CloudClient, CloudUnavailable, http_call
 from tests.conftest import DEMO_VIDEO
 
@@ -104,9 +105,9 @@ def test_service_batches_concurrent_requests_and_counts_them(cloud):
     assert all(status == 200 and len(answer["translations"]) == 1 for status, answer in results.values())
     status, metrics = call(cloud, "/metrics", method="GET", token=None)
     assert status == 200
-    lines = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#"))
-    assert float(lines['ar_translate_requests_total{endpoint="/v1/translate",status="401"}']) >= 1
-    batches, batched_texts = float(lines["ar_translate_batch_texts_count"]), float(lines["ar_translate_batch_texts_sum"])
+    series = parse_metrics(metrics)
+    assert series['ar_translate_requests_total{endpoint="/v1/translate",status="401"}'] >= 1
+    batches, batched_texts = series["ar_translate_batch_texts_count"], series["ar_translate_batch_texts_sum"]
     assert batched_texts >= 16
     assert batches < batched_texts  # at least one model call served several requests
 
@@ -233,7 +234,7 @@ def test_offline_opens_no_socket_at_all(cloud):
 
 
 def test_runtime_offline_switch_stops_cloud_calls(cloud):
-    from edge.translate import CloudRoute
+    from edge.cloud import CloudRoute
 
     client = CloudClient(ClientOptions(cloud, token=TOKEN))
     route = CloudRoute(client, budget_ms=5000)

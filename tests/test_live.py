@@ -11,28 +11,45 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from benchmarks.faults import TOKEN, service
 from tests.conftest import DEMO_VIDEO, ROOT
 
 
-def start_live(tmp_path, *extra: str, offline: bool = True) -> tuple[subprocess.Popen, int]:
+@contextmanager
+def live(tmp_path, *extra: str, offline: bool = True) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``ar-translate live`` on the demo video, headless; yields the process and its preview port, and
+    kills it on the way out whatever happened."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}  # headless
     env["AR_TRANSLATE_CLOUD_TOKEN"] = TOKEN
     process = subprocess.Popen([sys.executable, "-m", "edge", "live", "--camera", str(DEMO_VIDEO),
                                 *(["--offline"] if offline else []),
                                 "--preview-port", "0", "--events", str(tmp_path / "live.jsonl"), *extra],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = process.stderr.readline()
-        found = re.search(r"preview: http://127\.0\.0\.1:(\d+)/", line)
-        if found:
-            return process, int(found.group(1))
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError("live did not announce its preview address")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = process.stderr.readline()
+            found = re.search(r"preview: http://127\.0\.0\.1:(\d+)/", line)
+            if found:
+                yield process, int(found.group(1))
+                return
+            if not line and process.poll() is not None:
+                break
+        raise AssertionError("live did not announce its preview address")
+    finally:
+        process.kill()
+
+
+def finish(process: subprocess.Popen, sig: int | None = signal.SIGINT) -> str:
+    """Send ``sig`` (None: it was told to stop another way), wait for a clean exit; returns stdout."""
+    if sig is not None:
+        process.send_signal(sig)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    return out
 
 
 def next_state(process: subprocess.Popen) -> str:
@@ -49,8 +66,7 @@ def read_records(path) -> tuple[list[dict], dict]:
 
 
 def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
-    process, port = start_live(tmp_path)
-    try:
+    with live(tmp_path) as (process, port):
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
         assert b'<img src="/stream">' in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream", timeout=20) as stream:
@@ -58,11 +74,7 @@ def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
             head = stream.read(4096)
         assert head.startswith(b"--frame\r\nContent-Type: image/jpeg") and b"\xff\xd8" in head  # a JPEG frame
         time.sleep(1.0)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
+        out = finish(process)
     frames, summary = read_records(tmp_path / "live.jsonl")
     assert summary["type"] == "summary" and 0 < summary["frames"] < 300  # stopped early, summary written
     assert [r["frame"] for r in frames] == list(range(summary["frames"]))
@@ -71,34 +83,24 @@ def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
 
 
 def test_live_stops_from_the_preview_page(tmp_path):
-    process, port = start_live(tmp_path, "--profile", "pi4")
-    try:
+    with live(tmp_path, "--profile", "pi4") as (process, port):
         time.sleep(1.0)
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/stop", timeout=10).read() == b"stopping\n"
-        _, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
+        finish(process, sig=None)
     _, summary = read_records(tmp_path / "live.jsonl")
     assert summary["profile"] == "pi4" and summary["frames"] < 300
 
 
 def test_live_offline_switch_flips_from_the_page_and_sigusr1(tmp_path):
-    with service() as (url, _):
-        process, port = start_live(tmp_path, "--cloud-url", url, offline=False)
-        try:
-            time.sleep(3.0)  # online: the first signs are asked about
-            assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10).read() == b"offline\n"
-            process.send_signal(signal.SIGUSR1)
-            assert next_state(process) == "online"
-            process.send_signal(signal.SIGUSR1)
-            assert next_state(process) == "offline"
-            time.sleep(0.5)
-            process.send_signal(signal.SIGINT)
-            _, err = process.communicate(timeout=30)
-        finally:
-            process.kill()
-    assert process.returncode == 0, err
+    with service() as (url, _), live(tmp_path, "--cloud-url", url, offline=False) as (process, port):
+        time.sleep(3.0)  # online: the first signs are asked about
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10).read() == b"offline\n"
+        process.send_signal(signal.SIGUSR1)
+        assert next_state(process) == "online"
+        process.send_signal(signal.SIGUSR1)
+        assert next_state(process) == "offline"
+        time.sleep(0.5)
+        finish(process)
     _, summary = read_records(tmp_path / "live.jsonl")
     cloud = summary["cloud"]
     assert cloud["mode"] == "offline" and cloud["requests"] >= 1 and cloud["ok"] == cloud["requests"]
