@@ -42,9 +42,9 @@ class OcrOptions:
     min_letters: int = 2  # drop lines with fewer letters (noise, single glyphs)
     min_letter_ratio: float = 0.5  # letters / non-space characters below this → garbage
     max_crop_width_px: int = 2400  # very long lines are scaled down to this width
-    second_look_below: float = 0.9  # a reading less confident than this is read again from a sharpened
-    # crop and the more confident of the two is kept (0 turns it off): motion blur merges bold glyphs
-    # ("Privatgrundstück" read "Privat istüch" at 0.81, sharpened "Privatgrundstück" at 0.89)
+    second_look_below: float = 0.9  # a reading less confident than this is read again and the more
+    # confident of the two is kept (0 turns it off): from a sharpened crop when the camera was still,
+    # from the plain crop when the first look was at a motion-deblurred one (edge/deblur.py)
 
 
 @dataclass
@@ -208,14 +208,16 @@ class Recognizer:
         crop = upright_crop(frame, quad, self.options.line_height_px, self.options.max_crop_width_px)
         return clean_crop(crop, self.options.line_height_px // 3) if crop.size else crop
 
-    def read(self, frame: np.ndarray, quad: np.ndarray) -> LineText | None:
-        """The text of one line, or None when it is empty or looks like garbage."""
+    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
+        """The text of one line, or None when it is empty or looks like garbage. ``restored``: the frame
+        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first."""
         crop = self.prepare(frame, quad)
         if crop.size == 0:
             return None
-        text, conf = self.engine.read(crop)
+        first = self.prepare(restored, quad) if restored is not None else crop
+        text, conf = self.engine.read(first)
         if conf < self.options.second_look_below:
-            again, again_conf = self.engine.read(sharpen(crop))
+            again, again_conf = self.engine.read(crop if restored is not None else sharpen(crop))
             if again_conf > conf:
                 text, conf = again, again_conf
         return clean_line(text, conf, self.options)

@@ -256,8 +256,8 @@ class Pipeline(FrameProcessor):
     def _next_job(self, index: int, pts_ms: float, image: np.ndarray) -> tuple | None:
         """A keyframe (detect and read) when the cadence says so; else a re-read, where they are, of
         regions whose reading is not settled; else nothing."""
-        motion = self.tracker.motion_px
-        if self.cadence.due(pts_ms, motion, self.tracker.pending_count()):
+        motion = self.tracker.motion
+        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()):
             self.cadence.taken(pts_ms)
             self.keyframes += 1
             return ("read", self.tracker.snapshot(), motion)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edge import deblur
 from edge.detect import TextDetector
 from edge.ocr import Recognizer, upright_crop
 from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, content_signature, inside, match, similarity
@@ -92,18 +93,22 @@ class KeyframeReader:
         self.translator = translator
         self.options = options or TrackerOptions()
         self.crop_below = 0.0  # OCR confidence under which a reading carries its line as JPEG (cloud route)
+        self.deblur = True  # undo the camera's motion smear before detecting and reading (edge/deblur.py)
 
-    def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot], motion_px: float = 0.0) -> KeyframeResult:
+    def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot],
+             motion: tuple[float, float] = (0.0, 0.0)) -> KeyframeResult:
         """Detect in ``image``, read what is new, changed or not settled, translate the new lines.
-        ``motion_px``: the camera's motion when the frame was taken (readings in motion may be blurred)."""
+        ``motion``: the camera's motion (dx, dy px) over the frame (its smear is undone before reading;
+        readings in motion are not final)."""
         spent: dict[str, float] = {}
         t0 = time.perf_counter()
-        boxes = self.detector.detect(image)
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        restored = self._restored(grey, motion)
+        boxes = self.detector.detect(image if restored is None else deblur.with_detail(image, grey, restored))
         t1 = time.perf_counter()
-        spent["detect"] = (t1 - t0) * 1000
+        spent["detect"] = (t1 - t0) * 1000  # deblurring included: it is done for the detector first
         ids = match(snapshot, [b.box for b in boxes], self.options.min_iou)
         known = {s.id: s for s in snapshot}
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         height, width = grey.shape
         edge = self.options.edge_px
         readings, reads = [], 0
@@ -122,7 +127,7 @@ class KeyframeReader:
             reading = Reading(tuple(float(v) for v in detected.box), tid, signature, partial=partial, quad=detected.quad,
                               same_content=same)
             if not unchanged:
-                self._ocr(image, reading, detected.quad, motion_px)
+                self._ocr(image, reading, detected.quad, motion, restored)
                 reads += 1
             readings.append(reading)
         t2 = time.perf_counter()
@@ -131,16 +136,17 @@ class KeyframeReader:
         return self._finish(frame, snapshot, readings, spent, reads)
 
     def reread(self, frame: int, image: np.ndarray, regions: list[tuple[Snapshot, np.ndarray]],
-               motion_px: float = 0.0) -> KeyframeResult:
+               motion: tuple[float, float] = (0.0, 0.0)) -> KeyframeResult:
         """Read tracked regions again where they are now (``(snapshot, quad)`` each), without a detection:
         for readings that are not settled (taken in motion, or with low confidence)."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter()
+        restored = self._restored(grey, motion)
         readings = []
         for snap, quad in regions:
             signature = content_signature(grey, snap.box)
             reading = Reading(snap.box, snap.id, signature, same_content=self._same_content(signature, snap))
-            self._ocr(image, reading, quad, motion_px)
+            self._ocr(image, reading, quad, motion, restored)
             readings.append(reading)
         spent = {"ocr": (time.perf_counter() - t0) * 1000}
         return self._finish(frame, [snap for snap, _ in regions], readings, spent, len(readings))
@@ -151,14 +157,21 @@ class KeyframeReader:
         return (snap.signature is not None and similarity(signature, snap.signature) >= self.options.same_content
                 and (width is None or width <= snap.read_w * (1 + self.options.grown_share)))
 
-    def _ocr(self, image: np.ndarray, reading: Reading, quad: np.ndarray, motion_px: float) -> None:
-        line = self.recognizer.read(image, quad)
+    def _restored(self, grey: np.ndarray, motion: tuple[float, float]) -> np.ndarray | None:
+        """The grey frame with the camera's motion smear undone; None when the camera was still (or
+        deblurring is off)."""
+        blur = deblur.estimate(grey, motion) if self.deblur else None
+        return deblur.restore(grey, blur) if blur else None
+
+    def _ocr(self, image: np.ndarray, reading: Reading, quad: np.ndarray, motion: tuple[float, float],
+             restored: np.ndarray | None) -> None:
+        line = self.recognizer.read(image, quad, restored)
         reading.reread = True
         if line is not None:
             reading.text, reading.ocr_conf = line.text, line.conf
             if line.conf < self.crop_below:
                 reading.crop = line_jpeg(image, quad)
-        reading.settled = (not reading.partial and motion_px <= self.options.settle_motion_px
+        reading.settled = (not reading.partial and float(np.hypot(*motion)) <= self.options.settle_motion_px
                            and (line is None or line.conf >= self.options.settle_conf))
 
     def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],

@@ -226,7 +226,7 @@ class FlowTracker:
         self._background: np.ndarray | None = None
         self._frame_size = (0, 0)  # w, h
         self.since_keyframe = _IDENTITY.copy()  # camera motion, keyframe → now (frame px)
-        self.motion_px = 0.0  # camera motion of the last frame, frame px
+        self.motion = (0.0, 0.0)  # camera motion of the last frame (dx, dy), frame px
 
     # -- every frame ---------------------------------------------------------------------------
     def update(self, image: np.ndarray, now_ms: float) -> None:
@@ -246,13 +246,13 @@ class FlowTracker:
             [t.points for t in live]
         if not groups:
             self._seed_background(small)
-            self.motion_px = 0.0
+            self.motion = (0.0, 0.0)
             return
         old = np.concatenate(groups).astype(np.float32)
         new, good = self._flow(prev, small, old)
         matrix = self._camera_motion(old[good], new[good])
         self.since_keyframe = _compose(matrix, self.since_keyframe)
-        self.motion_px = float(np.hypot(matrix[0, 2], matrix[1, 2]))
+        self.motion = (float(matrix[0, 2]), float(matrix[1, 2]))
         zoom = _zoom(matrix)
         start = len(self._background) if self._background is not None else 0
         keep_bg = good[:start]
@@ -281,6 +281,11 @@ class FlowTracker:
         self._forget(now_ms)
         if self._background is None or len(self._background) < self.options.background_points // 2:
             self._seed_background(small)
+
+    @property
+    def motion_px(self) -> float:
+        """How far the camera moved over the last frame, frame px."""
+        return float(np.hypot(*self.motion))
 
     def _flow(self, prev: np.ndarray, small: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         params = {"winSize": (15, 15), "maxLevel": 3,
