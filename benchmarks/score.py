@@ -15,7 +15,9 @@ The definitions, exactly (also in ``benchmarks/README.md``):
   carrying a translation, then the earliest, is the best.
 - **Time to translation** of a sign: ``emitted_ms`` of the first non-dropped frame of the segment
   in which a region with CER ≤ 0.34 carries a translation with CER ≤ 0.5 to some reference, minus
-  ``captured_ms`` of the segment's first frame; infinite when that never happens. p50 and p95 over
+  ``captured_ms`` of the segment's first *clear* frame (the first whose ground truth does not mark
+  the sign partly hidden by a passer-by; the segment's first frame when the truth has no frames);
+  infinite when that never happens. p50 and p95 over
   segments use the nearest-rank method, so an infinity is reported as ``null`` in JSON when more
   than 50 % (5 %) of the signs were never translated. ``ttt_any_*`` (an addition) is the same clock
   stopped by any translation of such a reading, right or wrong: speed apart from translation quality.
@@ -103,11 +105,24 @@ def _finite(value: float) -> float | None:
     return None if math.isinf(value) else round(value, 1)
 
 
-def score_segment(segment: dict, events: Events) -> dict | None:
-    """One sign's result; None when the events do not cover the segment's first frame."""
+def clear_frame(segment: dict, truth_frames: dict[int, dict]) -> int:
+    """The segment's first frame in which the sign is not partly hidden: where its clock starts (a
+    reader cannot translate letters behind a passer-by). The first frame when none is clear, or when
+    the truth lists no frames."""
+    for index in range(segment["first_frame"], segment["last_frame"] + 1):
+        regions = truth_frames.get(index, {}).get("regions", [])
+        if any(r["text"] == segment["text"] and not r.get("occluded") for r in regions):
+            return index
+    return segment["first_frame"]
+
+
+def score_segment(segment: dict, events: Events, clock_frame: int | None = None) -> dict | None:
+    """One sign's result; None when the events do not cover the segment's first frame. The time to
+    translation runs from ``clock_frame`` (default: the segment's first frame)."""
     first, last = segment["first_frame"], segment["last_frame"]
     if first not in events.frames:
         return None
+    clock = first if clock_frame is None or clock_frame not in events.frames else clock_frame
     text, refs = segment["text"], segment["refs"]
     best = None  # (cer, has no translation, frame, order, region)
     ttt = ttt_any = math.inf
@@ -121,14 +136,15 @@ def score_segment(segment: dict, events: Events) -> dict | None:
             key = (error, translation is None, index, order)
             if best is None or key < best[:4]:
                 best = (*key, region)
-            if error > TTT_TEXT_CER or translation is None:
+            if error > TTT_TEXT_CER or translation is None or index < clock:
                 continue
-            waited = record["emitted_ms"] - events.frames[first]["captured_ms"]
+            waited = record["emitted_ms"] - events.frames[clock]["captured_ms"]
             ttt_any = min(ttt_any, waited)
             if math.isinf(ttt) and min(cer(translation, ref) for ref in refs) <= TTT_TRANSLATION_CER:
                 ttt = waited
     region = best[4] if best else None
-    return {"text": text, "first_frame": first, "last_frame": last, "best_cer": round(best[0], 3) if best else 1.0,
+    return {"text": text, "first_frame": first, "clear_frame": clock, "last_frame": last,
+            "best_cer": round(best[0], 3) if best else 1.0,
             "found": bool(best and best[0] <= FOUND_CER), "read": region.get("text") if region else None,
             "translation": (region.get("translation") or "") if region else "", "refs": refs, "ttt_ms": ttt,
             "ttt_any_ms": ttt_any}
@@ -169,7 +185,9 @@ def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
 
 def score(events: Events, gt: dict) -> dict:
     """The benchmark figures of one run (the shape of one side of ``results.json``)."""
-    signs = [s for s in (score_segment(seg, events) for seg in gt["segments"]) if s is not None]
+    truth_frames = {f["frame"]: f for f in gt.get("frames", [])}
+    signs = [s for s in (score_segment(seg, events, clear_frame(seg, truth_frames)) for seg in gt["segments"])
+             if s is not None]
     summary = events.summary
     frames = list(events.frames.values())
     times = [s["ttt_ms"] for s in signs]

@@ -73,7 +73,7 @@ class TrackerOptions:
     min_iou: float = 0.3  # overlap of a detection with a region's box to be the same region
     same_content: float = 0.7  # signature similarity at or above which a region's content is unchanged
     grown_share: float = 0.15  # a region whose box grew by more than this since it was read is read again
-    edge_px: int = 8  # a box this close to the frame's edge may be cut: read again until it is not
+    edge_px: int = 4  # a box this close to the frame's edge may be cut: read again until it is not
     settle_motion_px: float = 2.5  # a reading taken while the camera moved more (px/frame) may be blurred
     settle_conf: float = 0.6  # ... or with less OCR confidence may be wrong: both are read again
     max_reads: int = 6  # reads a region gets before its reading is final (while its content is unchanged)

@@ -59,6 +59,27 @@ def test_not_found_when_every_reading_is_worse_than_a_quarter_or_outside_the_seg
     assert result["signs"][1]["read"] is None and result["signs"][1]["translation"] == ""
 
 
+def test_the_clock_starts_when_the_sign_is_no_longer_partly_hidden(tmp_path):
+    """A segment starts when less than half of the sign is hidden; the clock, when none of it is."""
+    gt = {**GT, "frames": [
+        {"frame": 0, "regions": [{"text": "Ausgang", "box": [0, 0, 9, 9], "occluded": 0.4}]},
+        {"frame": 1, "regions": [{"text": "Ausgang", "box": [0, 0, 9, 9], "occluded": 0.1}]},
+        {"frame": 2, "regions": [{"text": "Ausgang", "box": [0, 0, 9, 9]}, {"text": "Halt", "box": [9, 9, 9, 9]}]},
+        {"frame": 3, "regions": [{"text": "Ausgang", "box": [0, 0, 9, 9]}, {"text": "Halt", "box": [9, 9, 9, 9]}]},
+    ]}
+    events = write_events(tmp_path / "e.jsonl", [
+        frame(0, [region("Aus", "off")]),
+        frame(1, [region("Ausgan", "exit")]),  # right, but before the clock started: not counted
+        frame(2, [region("Ausgang", "exit"), region("Halt", "stop")]),
+        frame(3, [region("Ausgang", "exit")]),
+    ])
+    ausgang, halt = score(events, gt)["signs"]
+    assert ausgang["clear_frame"] == 2 and ausgang["ttt_ms"] == 20.0  # emitted 220 − captured 200 of frame 2
+    assert ausgang["found"] and ausgang["best_cer"] == 0.0  # found is scored over the whole segment
+    assert halt["clear_frame"] == 2 and halt["ttt_ms"] == 20.0  # never hidden: its first frame
+    assert score(events, GT)["signs"][0]["ttt_ms"] == 120.0  # no frames in the truth: the segment's first
+
+
 def test_text_is_compared_normalised(tmp_path):
     events = write_events(tmp_path / "e.jsonl", [frame(0, [region("AUSGANG!", "EXIT")]), frame(1), frame(2), frame(3)])
     sign = score(events, GT)["signs"][0]
