@@ -9,8 +9,8 @@ autocorrelation of the picture's derivative along the motion dips at the blur's 
 looked for between 2 px and the motion per frame (a shutter cannot stay open longer than a frame),
 once per keyframe, on the whole frame (one smear for the whole picture, many edges to measure it
 on); the first dip is taken, as the picture's own structure (strokes, line spacing) adds later ones.
-The frame is then restored with a Wiener filter built from that box blur, once: the detector looks
-at it (it splits smeared lines into words and misses some), and every line is read from it.
+The grey frame is then restored with a Wiener filter built from that box blur, once: the detector
+looks at it (it splits smeared lines into words and misses some), and every line is read from it.
 
 The reader reads the restored line first and, when Tesseract is not sure of it, the plain line too,
 keeping the more confident reading: a wrong estimate costs time, not text.
@@ -98,6 +98,9 @@ def _row_gains(width: int, length: int, noise: float) -> np.ndarray:
     return packed
 
 
+ROWS_PER_BLOCK = 64  # rows restored at a time: the float buffers stay small (0.2 MB for 640 px rows)
+
+
 def _restore_rows(grey: np.ndarray, length: int, noise: float) -> np.ndarray:
     """Wiener deconvolution of a box blur ``length`` px long along every row (OpenCV's row DFT: a
     few times faster than numpy's here, and no SciPy on the device). The DFT sees each row as
@@ -105,15 +108,23 @@ def _restore_rows(grey: np.ndarray, length: int, noise: float) -> np.ndarray:
     by a ramp from its last pixel back to its first: no jump where it wraps around."""
     height, width = grey.shape
     size = cv2.getOptimalDFTSize(width + max(8 * length, 64))
-    rows = np.empty((height, size), np.float32)
-    rows[:, :width] = grey
+    gains = _row_gains(size, length, noise)
     ramp = np.linspace(0.0, 1.0, size - width + 2, dtype=np.float32)[1:-1]
-    first, last = rows[:, :1], rows[:, width - 1: width]
-    rows[:, width:] = last + (first - last) * ramp
-    spectrum = cv2.dft(rows, flags=cv2.DFT_ROWS)
-    spectrum *= _row_gains(size, length, noise)
-    restored = cv2.idft(spectrum, flags=cv2.DFT_ROWS | cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
-    return np.clip(restored[:, :width] + 0.5, 0, 255).astype(np.uint8)
+    out = np.empty_like(grey)
+    rows = np.empty((min(ROWS_PER_BLOCK, height), size), np.float32)
+    for top in range(0, height, ROWS_PER_BLOCK):
+        block = grey[top: top + ROWS_PER_BLOCK]
+        buffer = rows[: len(block)]
+        buffer[:, :width] = block
+        first, last = buffer[:, :1], buffer[:, width - 1: width]
+        buffer[:, width:] = last + (first - last) * ramp
+        cv2.dft(buffer, dst=buffer, flags=cv2.DFT_ROWS)  # in place, as is all of it: little memory on a Pi
+        buffer *= gains
+        cv2.idft(buffer, dst=buffer, flags=cv2.DFT_ROWS | cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+        restored = buffer[:, :width]
+        restored += 0.5  # rounds, below
+        out[top: top + len(block)] = np.clip(restored, 0, 255, out=restored)
+    return out
 
 
 def restore(grey: np.ndarray, blur: MotionBlur, noise: float = 0.01) -> np.ndarray:
@@ -126,10 +137,3 @@ def restore(grey: np.ndarray, blur: MotionBlur, noise: float = 0.01) -> np.ndarr
     back = cv2.invertAffineTransform(matrix)
     return cv2.warpAffine(restored, back, (grey.shape[1], grey.shape[0]), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-
-
-def with_detail(image: np.ndarray, grey: np.ndarray, restored: np.ndarray) -> np.ndarray:
-    """The colour frame with the detail the restoration brought back: the brightness change added to
-    every channel (colours stay, edges sharpen; a third of the work of restoring each channel)."""
-    brighter, darker = cv2.subtract(restored, grey), cv2.subtract(grey, restored)  # one of them is 0 per pixel
-    return cv2.subtract(cv2.add(image, cv2.merge([brighter] * 3)), cv2.merge([darker] * 3))

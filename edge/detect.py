@@ -110,7 +110,7 @@ def axis_box(quad: np.ndarray, frame_size: tuple[int, int], margin: int) -> tupl
 
 
 class TextDetector:
-    """Finds text lines in BGR frames of any size (each is resized to the model's input)."""
+    """Finds text lines in BGR (or grey) frames of any size (each is resized to the model's input)."""
 
     def __init__(self, model_path: Path, options: DetectorOptions | None = None):
         self.options = options or DetectorOptions()
@@ -124,6 +124,8 @@ class TextDetector:
         """The model's text probability, ``input_h × input_w`` float32 in [0, 1]."""
         interpolation = cv2.INTER_AREA if frame.shape[1] > self.input_w else cv2.INTER_LINEAR
         resized = cv2.resize(frame, (self.input_w, self.input_h), interpolation=interpolation)
+        if resized.ndim == 2:  # a grey frame (a restored keyframe): three channels at the model's size only
+            resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2BGR)
         tensor = resized.astype(np.float32) * (2.0 / 255.0) - 1.0
         self._interpreter.set_tensor(self._input["index"], tensor[None])
         self._interpreter.invoke()

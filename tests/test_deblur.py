@@ -12,7 +12,7 @@ import pytest
 from benchmarks.accuracy import read_lines
 from benchmarks.metrics import cer
 from benchmarks.signs import sign_photo
-from edge.deblur import MotionBlur, estimate, restore, with_detail
+from edge.deblur import MotionBlur, estimate, restore
 
 TEXTS = ["Einfahrt freihalten", "Kein Eingang", "Parken verboten", "Privatgrundstück", "Bitte klingeln",
          "Zutritt verboten", "Hauptbahnhof", "Notausgang"]
@@ -56,9 +56,8 @@ def test_restored_frames_read_where_smeared_ones_do_not(detector, recognizer):
         grey = cv2.cvtColor(blurred, cv2.COLOR_BGR2GRAY)
         blur = estimate(grey, (-11.0, 0.0))
         restored = restore(grey, blur)
-        colour = with_detail(blurred, grey, restored)
         plain = read_lines(detector, recognizer, blurred)
-        fixed = [line.text for line in (recognizer.read(blurred, b.quad, restored) for b in detector.detect(colour)) if line]
+        fixed = [line.text for line in (recognizer.read(blurred, b.quad, restored) for b in detector.detect(restored)) if line]
         for sign in placed:
             smeared_ok += min((cer(r, sign.text) for r in plain), default=1.0) <= 0.1
             restored_ok += min((cer(r, sign.text) for r in fixed), default=1.0) <= 0.1
@@ -76,13 +75,10 @@ def test_a_wrong_estimate_costs_no_text(detector, recognizer):
         assert min(cer(r, sign.text) for r in read) <= 0.1, read
 
 
-def test_restoring_keeps_size_and_colour():
+def test_restoring_keeps_size_and_brightness():
     image, _ = signs(2)
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    for angle in (0.0, math.radians(30)):
+    for angle in (0.0, math.radians(30), math.radians(-90)):
         restored = restore(grey, MotionBlur(7, angle))
         assert restored.shape == grey.shape and restored.dtype == np.uint8
-    colour = with_detail(image, grey, restore(grey, MotionBlur(7, 0.0)))
-    assert colour.shape == image.shape
-    # colours stay: the mean hue difference between channels hardly moves
-    assert np.abs(colour.astype(int).mean(axis=(0, 1)) - image.astype(int).mean(axis=(0, 1))).max() < 3
+        assert abs(float(restored.mean()) - float(grey.mean())) < 3  # a box blur keeps the mean: so does undoing it
