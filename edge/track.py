@@ -76,7 +76,8 @@ class TrackerOptions:
     edge_px: int = 4  # a box this close to the frame's edge may be cut: read again until it is not
     settle_motion_px: float = 2.5  # a reading taken while the camera moved more (px/frame) may be blurred
     settle_conf: float = 0.6  # ... or with less OCR confidence may be wrong: both are read again
-    max_reads: int = 6  # reads a region gets before its reading is final (while its content is unchanged)
+    max_reads: int = 6  # reads a region gets before its reading is final (while its content is unchanged;
+    # a new content starts the count again, and a reading cut by the frame's edge is never final)
     missed_keyframes: int = 2  # a region the detector misses this many keyframes running is lost
     lost_keep_ms: float = 3000.0  # a lost region is remembered this long for re-identification
 
@@ -98,7 +99,7 @@ class Track:
     rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
     lost_since_ms: float | None = None  # None while tracked
     missed: int = 0  # keyframes in a row the detector did not see it
-    reads: int = 0  # OCR calls spent on it
+    reads: int = 0  # OCR calls spent on its current content
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
     def snapshot(self) -> Snapshot:
@@ -360,10 +361,11 @@ class FlowTracker:
                 x, y, w, h = reading.box
                 track.quad_rel = (reading.quad - [x, y]) / [max(w, 1.0), max(h, 1.0)]
             if reading.reread:
-                track.reads += 1
+                track.reads = track.reads + 1 if reading.same_content else 1  # counted per content
                 track.read_ms = now_ms
                 track.signature, track.read_w = reading.signature, track.box[2]
-                track.settled = reading.settled or track.reads >= self.options.max_reads
+                # a reading cut by the frame's edge is never final: the whole line is still to come
+                track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
                 if _better(reading, track):
                     # a local re-read of the same text keeps the cloud's better answer
                     keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)

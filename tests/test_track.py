@@ -188,3 +188,29 @@ def test_a_less_confident_reading_of_unchanged_content_keeps_the_better_one():
     track = read("Kein", 0.9)
     assert read("Kein Eingang", 0.7, track_id=track.id).text == "Kein Eingang"  # reads clearly more: taken
     assert read("Gleis 4", 0.5, same=False, track_id=track.id).text == "Gleis 4"  # content changed: taken
+
+
+def test_a_fragment_read_many_times_still_becomes_the_whole_line_it_grows_into():
+    """The demo's "Wartesaal": its first letter entered the frame, was read (as no text) on every
+    keyframe until the read cap, then the whole line was detected while still touching the frame's
+    edge. Neither the old fragment's reads nor the cap may make that cut reading final."""
+    tracker = FlowTracker()
+    fragment, line = (570.0, 150.0, 57.0, 46.0), (380.0, 144.0, 259.0, 93.0)
+
+    def apply(box, text, partial, same, track_id):
+        reading = Reading(box, track_id, np.zeros((16, 64), np.float32), text=text, ocr_conf=0.9 if text else 0.0,
+                          partial=partial, reread=True, same_content=same, translation=text and "waiting room")
+        tracker.apply([reading], [tracker.tracks[track_id].snapshot()] if track_id else [], 0.0)
+        return tracker.tracks[reading.track_id]
+
+    track = apply(fragment, None, False, False, None)
+    for _ in range(tracker.options.max_reads):
+        track = apply(fragment, None, False, True, track.id)
+    assert track.settled and track.rejected  # a final "not text", while the content stays the same
+    track = apply(line, "Wartesaal", True, False, track.id)  # grown, cut by the edge
+    assert track.reads == 1 and not track.settled and not track.shown and tracker.pending_count() == 1
+    for _ in range(tracker.options.max_reads):
+        track = apply(line, "Wartesaal", True, True, track.id)
+    assert not track.settled  # still cut: still read again
+    track = apply(line, "Wartesaal", False, True, track.id)  # whole
+    assert track.shown and track.text == "Wartesaal"
