@@ -19,7 +19,7 @@ import numpy as np
 
 from benchmarks.signs import random_style, sign_photo, text_free_scene
 from edge.detect import DetectorOptions, TextDetector
-from edge.track import iou
+from edge.regions import iou
 from models.translator.evaluate import load_sign_texts
 
 

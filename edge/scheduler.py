@@ -27,7 +27,8 @@ import numpy as np
 from edge import deblur
 from edge.detect import TextDetector
 from edge.ocr import Recognizer, upright_crop
-from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, content_signature, inside, match, similarity
+from edge.regions import content_signature, inside, similarity
+from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, match
 from edge.translate import Translator
 
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed

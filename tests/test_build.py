@@ -109,7 +109,7 @@ def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_pa
 
 def test_detector_conversion_reproduces_the_shipped_model(tmp_path):
     from edge.detect import TextDetector
-    from edge.track import iou
+    from edge.regions import iou
     from models.catalog import find
 
     run_module("models.convert_detector", "--sizes", "320x256", "--out", str(tmp_path))

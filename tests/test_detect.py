@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks.signs import SignStyle, sign_photo, text_free_scene
 from edge.detect import DetectorOptions, TextDetector, boxes_from_probability
-from edge.track import iou
+from edge.regions import iou
 from models.catalog import find
 
 

@@ -25,7 +25,7 @@ def test_same_seed_same_scenario(tmp_path):
 def test_ground_truth_boxes_sit_on_the_signs(detector):
     """In every segment, the detector's boxes overlap the ground-truth text boxes (IoU ≥ 0.4) in most
     frames: the generator's geometry matches what the camera shows."""
-    from edge.track import iou
+    from edge.regions import iou
 
     gt = json.loads(DEMO_GT.read_text())
     frames = {f.index: f.image for f in open_source(DEMO_VIDEO)}
