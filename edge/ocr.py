@@ -211,13 +211,12 @@ class Recognizer:
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
         """The text of one line, or None when it is empty or looks like garbage. ``restored``: the frame
         with the camera's motion smear undone (``edge.deblur``); the line is then read from it first."""
-        crop = self.prepare(frame, quad)
-        if crop.size == 0:
+        first = self.prepare(frame if restored is None else restored, quad)
+        if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None
-        first = self.prepare(restored, quad) if restored is not None else crop
         text, conf = self.engine.read(first)
-        if conf < self.options.second_look_below:
-            again, again_conf = self.engine.read(crop if restored is not None else sharpen(crop))
+        if conf < self.options.second_look_below:  # the plain crop is cut only when it is needed
+            again, again_conf = self.engine.read(sharpen(first) if restored is None else self.prepare(frame, quad))
             if again_conf > conf:
                 text, conf = again, again_conf
         return clean_line(text, conf, self.options)

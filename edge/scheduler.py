@@ -94,7 +94,6 @@ class KeyframeReader:
         self.translator = translator
         self.options = options or TrackerOptions()
         self.crop_below = 0.0  # OCR confidence under which a reading carries its line as JPEG (cloud route)
-        self.deblur = True  # undo the camera's motion smear before detecting and reading (edge/deblur.py)
 
     def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot],
              motion: tuple[float, float] = (0.0, 0.0)) -> KeyframeResult:
@@ -161,9 +160,9 @@ class KeyframeReader:
                 and (width is None or width <= snap.read_w * (1 + self.options.grown_share)))
 
     def _restored(self, grey: np.ndarray, motion: tuple[float, float]) -> np.ndarray | None:
-        """The grey frame with the camera's motion smear undone; None when the camera was still (or
-        deblurring is off)."""
-        blur = deblur.estimate(grey, motion) if self.deblur else None
+        """The grey frame with the camera's motion smear undone (``edge/deblur.py``); None when the camera
+        was still."""
+        blur = deblur.estimate(grey, motion)
         return deblur.restore(grey, blur) if blur else None
 
     def _ocr(self, image: np.ndarray, reading: Reading, quad: np.ndarray, motion: tuple[float, float],
