@@ -4,7 +4,9 @@ The camera pans along a wide procedural street holding German signs (every font 
 scheme, rotation, perspective), pausing in front of some (static stretches), with hand shake, a
 slow zoom (walking towards the signs), motion blur while moving, lighting drift and sensor noise.
 Optional knobs add sign posts holding two signs at once, wide text-free stretches, passers-by
-that partly hide a sign, and a still camera. Output: ``NAME.mp4`` and ``NAME.gt.json``::
+that partly hide a sign, a still camera, hard cuts (the picture jumps to another place, as when a
+head-worn camera's wearer turns fast, frames are dropped or a video is edited) and whip pans (a few
+frames of fast, smeared motion between two places). Output: ``NAME.mp4`` and ``NAME.gt.json``::
 
     {"fps": 15, "source": "de", "target": "en",
      "segments": [{"text": "Notausgang", "refs": ["emergency exit"], "first_frame": 0, "last_frame": 44}],
@@ -12,7 +14,9 @@ that partly hide a sign, and a still camera. Output: ``NAME.mp4`` and ``NAME.gt.
 
 A sign is in a frame's ground truth when its whole text box is inside the frame and less than half
 of it is hidden by a passer-by (a partly hidden sign's region says ``"occluded": fraction``); a
-segment is one unbroken span of such frames lasting at least half a second.
+segment is one unbroken span of such frames lasting at least half a second. Signs in the picture
+that are not visible so (cut by the frame's edge, or mostly hidden) are listed per frame under
+``"partly"`` (box clipped to the frame): the scorer does not judge an overlay drawn over them.
 
     python -m benchmarks.scenes --preset standard --out work/bench/standard    # the README's scenario
     python -m benchmarks.scenes --out edge/assets/demo_de --seconds 20 --seed 7  # the bundled demo
@@ -66,19 +70,43 @@ class SceneOptions:
     gap_share: float = 0.0  # share of the spaces between posts that are wide text-free stretches
     passers_by: int = 0  # people walking through the picture, partly hiding what is behind them
     still: bool = False  # the camera stays in front of the first post (hand shake only)
+    cuts: int = 0  # hard cuts: the picture jumps 0.9–1.6 frame widths along the street from one frame to the next
+    whip_pans: int = 0  # fast turns: the same jump spread over a few frames of strong motion blur
 
 
 PRESETS = {
     # The README's standard scenario: 45 s at 640×480, 15 fps, everything the issue lists.
-    "standard": SceneOptions(seconds=45, signs=12, seed=11, pair_share=0.3, gap_share=0.25, passers_by=4),
+    "standard": SceneOptions(seconds=45, signs=12, seed=11, pair_share=0.3, gap_share=0.25, passers_by=4, cuts=5,
+                             whip_pans=3),
     # A camera held still in front of a post with two signs for 30 s (the idle-CPU benchmark).
     "still": SceneOptions(seconds=30, signs=1, seed=3, difficulty="easy", pair_share=1.0, still=True),
 }
 
 
+WHIP_FRAMES = 4  # frames a whip pan takes
+WHIP_BLUR_PX = 41  # longest smear of a whip pan frame, px (a walking pan's is at most 9)
+
+
+def scene_jumps(options: SceneOptions, frames: int, events: np.random.Generator) -> list[tuple[int, float, bool]]:
+    """(frame, jump in frame widths, is a whip pan) of every cut and whip pan, in frame order, at
+    least two seconds apart."""
+    count = options.cuts + options.whip_pans
+    if not count:
+        return []
+    kinds = [False] * options.cuts + [True] * options.whip_pans
+    events.shuffle(kinds)
+    slots = np.linspace(0.08, 0.92, count + 1)
+    out = []
+    for k, whip in enumerate(kinds):
+        frame = int(frames * events.uniform(slots[k], slots[k + 1] - (slots[1] - slots[0]) * 0.3))
+        out.append((frame, float(events.uniform(0.9, 1.6) * events.choice([-1, 1])), whip))
+    return out
+
+
 def camera_path(options: SceneOptions, world_w: int, rng: np.random.Generator,
-                still_x: float = 0.0) -> list[tuple[float, float, float]]:
-    """(x offset, y offset, zoom) per frame: pans with pauses, shake and a slow zoom cycle."""
+                still_x: float = 0.0, jumps: list[tuple[int, float, bool]] = ()) -> list[tuple[float, float, float]]:
+    """(x offset, y offset, zoom) per frame: pans with pauses, shake and a slow zoom cycle, and the
+    ``jumps`` (cuts and whip pans) added on top, kept inside the street."""
     frames = int(round(options.seconds * options.fps))
     shake_px = DIFFICULTY[options.difficulty].shake_px
     t = np.arange(frames) / options.fps
@@ -92,6 +120,14 @@ def camera_path(options: SceneOptions, world_w: int, rng: np.random.Generator,
     steps = moving.astype(float)
     x = np.concatenate([[0.0], np.cumsum(steps)[:-1]]) * travel / max(1.0, steps.sum())
     zoom = 1.0 + 0.12 * (0.5 - 0.5 * np.cos(2 * np.pi * t / max(1.0, options.seconds / 2)))
+    offset = np.zeros(frames)
+    for frame, widths, whip in jumps:
+        distance = widths * options.width
+        if not 0 <= x[frame] + offset[frame] + distance <= travel:
+            distance = -distance  # the other way keeps the camera on the street
+        ramp = np.clip((np.arange(frames) - frame + 1) / (WHIP_FRAMES + 1 if whip else 1), 0, 1)
+        offset += distance * ramp
+    x = np.clip(x + offset, 0, travel)
     return [(float(x[i] + shake[0, i]), float(shake[1, i]), float(zoom[i])) for i in range(frames)]
 
 
@@ -177,11 +213,18 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
     catalog = load_sign_texts()
     order = rng.permutation(len(catalog))
     pairs = [options.pair_share and extra.random() < options.pair_share for _ in range(options.signs)]
+    if options.signs + sum(map(bool, pairs)) > len(catalog):
+        raise ValueError(f"{options.signs} sign posts need {options.signs + sum(map(bool, pairs))} different sign texts; "
+                         f"the generator knows {len(catalog)} (models/translator/sign_texts.tsv)")
     spare = iter(order[options.signs:])
     posts = [[catalog[order[i]][0]] + ([catalog[next(spare)][0]] if pairs[i] else []) for i in range(options.signs)]
     refs = {de: r for de, r in catalog}
     world, placed, centres = build_world(options, posts, rng, extra)
-    path = camera_path(options, world.shape[1], rng, still_x=centres[0] - options.width / 2)
+    frames = int(round(options.seconds * options.fps))
+    jumps = [] if options.still else scene_jumps(options, frames, np.random.default_rng([options.seed, 2]))
+    path = camera_path(options, world.shape[1], rng, still_x=centres[0] - options.width / 2, jumps=jumps)
+    whipping = {f + k for f, _, whip in jumps if whip for k in range(WHIP_FRAMES)}
+    cut_at = {f for f, _, whip in jumps if not whip}
     people = passers_by(options, len(path), extra)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     video_path = out_stem.with_suffix(".mp4")
@@ -198,23 +241,28 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
         hiding = [(box, shade) for box, shade in hiding if box is not None]
         for box, shade in hiding:
             draw_passer_by(frame, box, shade)
-        speed = abs(x - prev_x)
+        speed = 0.0 if index in cut_at else abs(x - prev_x)  # a cut is a jump, not a smear
         prev_x = x
         gain = 1.0 + level.light * np.sin(index / options.fps * 0.7)
+        longest = WHIP_BLUR_PX if index in whipping else 9
         frame = degrade(frame, rng, blur_px=level.blur_px, noise_sigma=level.noise_sigma,
-                        motion_px=int(min(9, speed * level.motion_blur)), gain=gain)
+                        motion_px=int(min(longest, speed * level.motion_blur)), gain=gain)
         writer.write(frame)
-        regions = []
+        regions, partly = [], []
         for sign in placed:
             bx, by, bw, bh = sign.box
             fx, fy = (bx - x0) * zoom, (by - y0) * zoom
             fw, fh = bw * zoom, bh * zoom
+            box = [int(fx), int(fy), int(round(fw)), int(round(fh))]
             if fx >= 0 and fy >= 0 and fx + fw <= options.width and fy + fh <= options.height:
-                box = [int(fx), int(fy), int(round(fw)), int(round(fh))]
                 hidden = max((hidden_share(box, b) for b, _ in hiding), default=0.0)
                 if hidden < HIDDEN_SHARE:
                     regions.append({"text": sign.text, "box": box} | ({"occluded": round(hidden, 2)} if hidden else {}))
-        frames_gt.append({"frame": index, "regions": regions})
+                    continue
+            clipped = clip_box(box, options.width, options.height)
+            if clipped:
+                partly.append({"text": sign.text, "box": clipped})
+        frames_gt.append({"frame": index, "regions": regions} | ({"partly": partly} if partly else {}))
     writer.release()
     gt = {"fps": options.fps, "source": "de", "target": "en", "width": options.width, "height": options.height,
           "seed": options.seed, "difficulty": options.difficulty,
@@ -222,6 +270,13 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
           "frames": frames_gt}
     out_stem.with_suffix(".gt.json").write_text(json.dumps(gt, ensure_ascii=False, separators=(",", ":")))
     return gt
+
+
+def clip_box(box: list[int], width: int, height: int) -> list[int] | None:
+    """The part of ``box`` inside the frame, None when nothing is."""
+    x0, y0 = max(0, box[0]), max(0, box[1])
+    x1, y1 = min(width, box[0] + box[2]), min(height, box[1] + box[3])
+    return [x0, y0, x1 - x0, y1 - y0] if x1 > x0 and y1 > y0 else None
 
 
 def segments(frames_gt: list[dict], texts: list[str], refs: dict[str, list[str]], min_frames: int) -> list[dict]:
@@ -250,7 +305,8 @@ def main() -> None:
                             ("pause_share", float, "share of time standing still"),
                             ("pair_share", float, "share of posts with two signs"),
                             ("gap_share", float, "share of wide text-free gaps"),
-                            ("passers_by", int, "people crossing the picture")):
+                            ("passers_by", int, "people crossing the picture"),
+                            ("cuts", int, "hard cuts to another place"), ("whip_pans", int, "fast blurred turns")):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{doc} (default {getattr(defaults, name)})")
     parser.add_argument("--difficulty", choices=sorted(DIFFICULTY))
     parser.add_argument("--still", action="store_true", default=None, help="camera held still in front of the first post")
@@ -258,7 +314,10 @@ def main() -> None:
     options = PRESETS[args.preset] if args.preset else defaults
     overrides = {k: v for k, v in vars(args).items() if k not in ("out", "preset") and v is not None}
     options = replace(options, **overrides)
-    gt = render(options, args.out)
+    try:
+        gt = render(options, args.out)
+    except ValueError as exc:
+        parser.error(str(exc))
     size = args.out.with_suffix(".mp4").stat().st_size / 1e6
     print(f"{args.out}.mp4: {len(gt['frames'])} frames, {len(gt['segments'])} sign segments, {size:.1f} MB")
 

@@ -21,6 +21,11 @@ The definitions, exactly (also in ``benchmarks/README.md``):
   segments use the nearest-rank method, so an infinity is reported as ``null`` in JSON when more
   than 50 % (5 %) of the signs were never translated. ``ttt_any_*`` (an addition) is the same clock
   stopped by any translation of such a reading, right or wrong: speed apart from translation quality.
+- **Wrong overlay frames**: emitted frames showing at least one region that covers no true sign
+  (no sign in the picture, visible or not, holds 30 % of the region's box) or whose text is far from
+  the sign under it (CER > 0.5 to the sign holding most of its box). Regions within 4 px of the
+  frame's edge (signs entering or leaving) are not judged, nor regions over a sign that is only
+  partly in view (cut by the edge, or mostly hidden: the truth's ``partly`` list). Goal: 0.
 - Also: frames, frames emitted (not dropped), ms per frame (wall time / frames), peak RSS and the
   per-stage p50/p95 from the summary record; and (additions) the CPU share after the first second
   (process CPU time ÷ wall time between frame records, 1.0 = one core busy) and the work done
@@ -41,6 +46,9 @@ from edge.textnorm import normalise
 FOUND_CER = 0.25
 TTT_TEXT_CER = 0.34
 TTT_TRANSLATION_CER = 0.5
+WRONG_TEXT_CER = 0.5  # an overlay whose text is further than this from the sign under it is wrong
+COVER_SHARE = 0.3  # a sign holding less than this share of a region's box is not under it
+EDGE_PX = 4  # regions this close to the frame's edge are not judged
 
 
 @dataclass
@@ -170,6 +178,44 @@ def cpu_share(frames: list[dict], after_ms: float) -> float | None:
     return round((last["cpu_ms"] - first["cpu_ms"]) / (last["emitted_ms"] - first["emitted_ms"]), 3)
 
 
+def _intersection(a, b) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy
+
+
+def wrong_overlay(region: dict, truth: dict, size: tuple[int, int]) -> str | None:
+    """Why ``region`` is a wrong overlay in a frame with ``truth`` ("no sign", "other text"), or
+    None when it is right or not judged."""
+    x, y, w, h = region["box"]
+    width, height = size
+    if x <= EDGE_PX or y <= EDGE_PX or x + w >= width - EDGE_PX or y + h >= height - EDGE_PX or w * h <= 0:
+        return None
+    signs = [(r, False) for r in truth.get("regions", [])] + [(r, True) for r in truth.get("partly", [])]
+    under = max(signs, key=lambda s: _intersection(region["box"], s[0]["box"]), default=None)
+    if under is None or _intersection(region["box"], under[0]["box"]) < COVER_SHARE * w * h:
+        return "no sign"
+    if under[1]:
+        return None
+    return "other text" if cer(region.get("text") or "", under[0]["text"]) > WRONG_TEXT_CER else None
+
+
+def wrong_overlays(events: Events, truth_frames: dict[int, dict], size: tuple[int, int], examples: int = 10) -> dict:
+    """Frames showing a wrong overlay, and the first few wrong regions (what a user saw)."""
+    frames, shown = 0, []
+    for index, record in sorted(events.frames.items()):
+        truth = truth_frames.get(index)
+        if truth is None or record.get("dropped"):
+            continue
+        wrong = [(r, why) for r in record.get("regions", []) if (why := wrong_overlay(r, truth, size))]
+        frames += bool(wrong)
+        for region, why in wrong:
+            if len(shown) < examples and all(e["text"] != region.get("text") for e in shown):
+                shown.append({"frame": index, "text": region.get("text"), "translation": region.get("translation"),
+                              "why": why})
+    return {"wrong_overlay_frames": frames, "wrong_overlay_examples": shown}
+
+
 def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
     """sacrebleu corpus chrF on normalised text; each hypothesis may have several references."""
     try:
@@ -208,6 +254,8 @@ def score(events: Events, gt: dict) -> dict:
         "stage_ms": summary.get("stage_ms", {}),
         "cpu_share_after_1s": cpu_share(frames, after_ms=1000.0),
         **frame_latency(frames),
+        **(wrong_overlays(events, truth_frames, (gt.get("width", 640), gt.get("height", 480))) if truth_frames
+           else {"wrong_overlay_frames": None, "wrong_overlay_examples": []}),
         "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
                  "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],

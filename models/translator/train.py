@@ -51,10 +51,36 @@ def train_vocab(data_dir: Path, out_dir: Path, vocab_size: int) -> Path:
     return out_dir / "spm.model"
 
 
-def encode_corpus(sp: spm.SentencePieceProcessor, data_dir: Path, split: str) -> list[tuple[list[int], list[int]]]:
-    """Token ids per pair, ``</s>`` appended on both sides; over-long pairs dropped."""
+def parse_mix(text: str) -> dict[str, float]:
+    """``ding=3,games=2,ui=1`` → weight per source kind (a kind not named keeps weight 1)."""
+    mix = {}
+    for part in filter(None, text.split(",")):
+        kind, _, weight = part.partition("=")
+        mix[kind.strip()] = float(weight)
+    return mix
+
+
+def mixed(de: list[str], en: list[str], kinds: list[str], mix: dict[str, float], rng: random.Random):
+    """The pairs with each source kind repeated by its weight (the fraction drawn at random):
+    how much of each source a step sees."""
+    out_de, out_en = [], []
+    for s, t, kind in zip(de, en, kinds):
+        weight = mix.get(kind, 1.0)
+        copies = int(weight) + (rng.random() < weight - int(weight))
+        out_de += [s] * copies
+        out_en += [t] * copies
+    return out_de, out_en
+
+
+def encode_corpus(sp: spm.SentencePieceProcessor, data_dir: Path, split: str,
+                  mix: dict[str, float] | None = None) -> list[tuple[list[int], list[int]]]:
+    """Token ids per pair, ``</s>`` appended on both sides; over-long pairs dropped. Training pairs are
+    weighted by source kind (``mix``, from ``train.src`` when the corpus builder wrote one)."""
     de = (data_dir / f"{split}.de").read_text(encoding="utf-8").splitlines()
     en = (data_dir / f"{split}.en").read_text(encoding="utf-8").splitlines()
+    kinds_path = data_dir / f"{split}.src"
+    if split == "train" and mix and kinds_path.exists():
+        de, en = mixed(de, en, kinds_path.read_text(encoding="utf-8").splitlines(), mix, random.Random(3))
     if split == "train":
         # Signs are often set in capitals: teach the model that AUSGANG means Ausgang.
         rng = random.Random(7)
@@ -103,7 +129,8 @@ def build_model(vocab_pieces: int, args) -> MarianMTModel:
     pad = vocab_pieces
     config = MarianConfig(
         vocab_size=vocab_pieces + 1, decoder_vocab_size=vocab_pieces + 1,
-        d_model=args.d_model, encoder_layers=args.layers, decoder_layers=args.layers,
+        d_model=args.d_model, encoder_layers=getattr(args, "enc_layers", None) or args.layers,
+        decoder_layers=getattr(args, "dec_layers", None) or args.layers,
         encoder_attention_heads=args.heads, decoder_attention_heads=args.heads,
         encoder_ffn_dim=args.ffn, decoder_ffn_dim=args.ffn, max_position_embeddings=128,
         activation_function="swish", dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
@@ -140,13 +167,17 @@ def lr_at(step: int, peak: float, warmup: int, max_steps: int) -> float:
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def evaluate(model, pairs, pad: int, max_tokens: int) -> float:
+def to_device(inputs: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+def evaluate(model, pairs, pad: int, max_tokens: int, device: str = "cpu") -> float:
     """Mean token cross-entropy on held-out pairs (no label smoothing)."""
     model.eval()
     total, count = 0.0, 0
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(device.split(":")[0], dtype=torch.bfloat16):
         for batch in make_batches(pairs, max_tokens, random.Random(0)):
-            inputs = collate(pairs, batch, pad)
+            inputs = to_device(collate(pairs, batch, pad), device)
             out = model(**inputs)
             n = int(inputs["labels"].ne(-100).sum())
             total += float(out.loss) * n
@@ -161,7 +192,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("work/translator/run"))
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--d-model", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=3, help="encoder and decoder layers (unless set apart below)")
+    parser.add_argument("--enc-layers", type=int, help="encoder layers (default --layers)")
+    parser.add_argument("--dec-layers", type=int, help="decoder layers (default --layers): they set the decoding time")
+    parser.add_argument("--mix", default="", help="source weights, e.g. ding=3,games=2,help=1,ui=1 (corpus builder data)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when there is one)")
+    parser.add_argument("--eval-every", type=int, default=1000, help="steps between dev evaluations and checkpoints")
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--ffn", type=int, default=1024)
     parser.add_argument("--batch-tokens", type=int, default=1200, help="padded tokens per side per step")
@@ -175,19 +211,20 @@ def main() -> None:
     args = parser.parse_args()
 
     args.threads = torch_threads(args.threads)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size)))
     pieces = sp.get_piece_size()
     pad = pieces
-    train_pairs = encode_corpus(sp, args.data, "train")
+    train_pairs = encode_corpus(sp, args.data, "train", parse_mix(args.mix))
     dev_pairs = encode_corpus(sp, args.data, "dev")
-    model = build_model(pieces, args)
+    model = build_model(pieces, args).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
     step, epoch, cursor = 0, 0, 0
     ckpt_path = args.out / "checkpoint.pt"
     if args.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=False)
+        state = torch.load(ckpt_path, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, epoch, cursor = state["step"], state["epoch"], state["cursor"]
@@ -197,7 +234,8 @@ def main() -> None:
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
-        arch = {"d_model": args.d_model, "layers": args.layers, "heads": args.heads, "ffn": args.ffn}
+        arch = {"d_model": args.d_model, "layers": args.layers, "heads": args.heads, "ffn": args.ffn,
+                "enc_layers": args.enc_layers, "dec_layers": args.dec_layers}
         state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor,
                  "arch": arch}
         torch.save(state, tmp)
@@ -212,10 +250,12 @@ def main() -> None:
         batches = make_batches(train_pairs, args.batch_tokens, random.Random(args.seed * 1000 + epoch))
         while cursor < len(batches) and step < args.max_steps:
             inputs = collate(train_pairs, batches[cursor], pad)
+            tokens += int(inputs["labels"].ne(-100).sum())
+            inputs = to_device(inputs, device)
             labels = inputs.pop("labels")
             for group in optim.param_groups:
                 group["lr"] = lr_at(step, args.lr, args.warmup, args.max_steps)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16):
                 logits = model(**inputs).logits
             loss = loss_fn(logits.float().view(-1, logits.size(-1)), labels.view(-1))
             if not torch.isfinite(loss):
@@ -227,19 +267,18 @@ def main() -> None:
             zero_pad_row(model)
             step += 1
             cursor += 1
-            running += loss.item()
-            tokens += int(labels.ne(-100).sum())
+            running += loss.detach()
             if step % 100 == 0:
                 minutes = (time.monotonic() - started) / 60
                 lr = optim.param_groups[0]["lr"]
                 speed = tokens / (minutes * 60)
-                msg = f"step {step} loss {running / 100:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
+                msg = f"step {step} loss {float(running) / 100:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 log.flush()
                 running = 0.0
-            if step % 1000 == 0:
-                dev = evaluate(model, dev_pairs, pad, 4000)
+            if step % args.eval_every == 0:
+                dev = evaluate(model, dev_pairs, pad, 4000, device)
                 log.write(f"step {step} dev_ce {dev:.3f}\n")
                 print(f"step {step} dev_ce {dev:.3f}", flush=True)
                 save()
@@ -250,8 +289,8 @@ def main() -> None:
         if cursor >= len(batches):
             epoch, cursor = epoch + 1, 0
     save()
-    model.save_pretrained(args.out / "hf")
-    (args.out / "done.json").write_text(json.dumps({"step": step, "dev_ce": evaluate(model, dev_pairs, pad, 4000)}))
+    model.to("cpu").save_pretrained(args.out / "hf")
+    (args.out / "done.json").write_text(json.dumps({"step": step, "dev_ce": evaluate(model, dev_pairs, pad, 4000, device)}))
     print("done", flush=True)
 
 

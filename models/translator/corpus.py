@@ -1,0 +1,365 @@
+"""Build a German→English parallel corpus from Debian packages (``python -m models.translator.corpus``).
+
+Sources (see ``../shared/data/parallel-corpus.md`` for the survey they come from):
+
+- ``ui``: gettext catalogs (``.mo``) of every package shipping ``/de/LC_MESSAGES/*.mo``; the English
+  side is the msgid. Game packages (Debian section ``games``) are kept apart as ``games``: their
+  dialogue is the only everyday prose in the registry.
+- ``help``: Mallard help pages (``/usr/share/help/de/APP/*.page`` against ``help/C``), paired element
+  by element where both pages have the same block structure (itstool translates block by block).
+- ``ding``: the Ding dictionary (``trans-de-en``), aligned by ``models/translator/data.py``.
+
+Packages are found with ``apt-file`` (its index is refreshed once), fetched with ``apt-get download``
+into ``WORK/debs`` and only the files this script reads are unpacked (``dpkg-deb --fsys-tarfile``);
+nothing is installed. Each package is done once: ``WORK/files/PKG/`` plus a ``WORK/done/PKG`` marker,
+so a stopped build resumes where it stopped. Pairs are written deterministically (sorted package
+list, seeded shuffle) to ``WORK/out/{train,dev,test}.{de,en,src}`` (``.src`` holds each pair's
+source kind) and ``WORK/out/manifest.json`` (package, version, licence, pairs per package).
+
+Cleaning: accelerators (``_Datei``, ``&Datei``, ``~Datei``, ``(&D)``), markup and entities,
+``msgctxt``, plural forms (singular with ``msgstr[0]``, plural with ``msgstr[1]``), pairs with
+format placeholders, identical sides, keys that are not English, over-long texts, length ratio
+over 3, and duplicates across packages. Dev/test are split by document (package + catalog or page;
+Ding: dictionary line), never by line, and a pair also found in training is dropped from them.
+Texts of the held-out evaluation sets (``notices_de.tsv``) never enter the corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+import re
+import struct
+import subprocess
+import tarfile
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html import unescape
+from pathlib import Path
+
+from models.translator.data import entry_pairs
+from models.translator.data import split_of as ding_split
+
+MO_PATTERN = r"/de(_DE)?/LC_MESSAGES/[^/]+\.mo$"
+HELP_PATTERN = r"^/usr/share/help/de/"
+DING_PACKAGE = "trans-de-en"
+MAX_CHARS = 200
+MAX_RATIO = 3.0
+HELD_OUT_SHARE = 1  # percent of documents in dev, and again in test
+
+NOTICES = Path(__file__).resolve().parent / "notices_de.tsv"
+
+
+@dataclass(frozen=True)
+class Pair:
+    de: str
+    en: str
+    kind: str  # ui | games | help | ding
+    doc: str  # the document it came from: what dev/test are split by
+
+
+# -- cleaning -------------------------------------------------------------------------------------
+_PLACEHOLDER = re.compile(r"%[-+ #0-9.*$]*(?:l{0,2}|h{0,2}|[jztLqI]|I64)[diouxXeEfgGcsSpn@]|%\(\w+\)[a-z]|%\d|"
+                          r"\{[^{}]*\}|\$\{[^}]*\}|\$\w+|<\w+/>|&\w+;(?=\S)")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_QT_ACCEL = re.compile(r"\s*\(&\w\)")
+_ACCEL = re.compile(r"(?<![\w&])[_&~](?=\w)")
+_SPACES = re.compile(r"\s+")
+_KEYLIKE = re.compile(r"^[\w.-]+$")
+
+
+def clean_text(text: str) -> str:
+    """One UI or help string as plain text: no markup, entities, accelerators or line breaks."""
+    text = _TAG.sub("", text)
+    text = unescape(text)
+    text = _QT_ACCEL.sub("", text).replace("&&", "\x00")
+    text = _ACCEL.sub("", text).replace("\x00", "&")
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("„", '"')
+    text = text.replace("…", "...")
+    return _SPACES.sub(" ", text).strip()
+
+
+def keep_pair(de: str, en: str) -> bool:
+    """Whether a cleaned pair is a real translation worth training on."""
+    if not de or not en or de == en or len(de) > MAX_CHARS or len(en) > MAX_CHARS:
+        return False
+    if not any(c.isalpha() for c in en) or not any(c.isalpha() for c in de):
+        return False
+    if "translator" in en.lower() and "credit" in en.lower():
+        return False
+    if " " not in en and _KEYLIKE.match(en) and ("." in en or "_" in en[1:]):
+        return False  # a key like ui.button.ok, not English
+    if "/" in en and " " not in en:
+        return False  # paths, MIME types, menu paths
+    if en.startswith("-") or de.startswith("-"):
+        return False  # command-line option help
+    ratio = (len(de) + 5) / (len(en) + 5)
+    return 1 / MAX_RATIO <= ratio <= MAX_RATIO
+
+
+def has_placeholder(text: str) -> bool:
+    return bool(_PLACEHOLDER.search(text))
+
+
+# -- gettext ---------------------------------------------------------------------------------------
+def read_mo(data: bytes) -> Iterator[tuple[str, str]]:
+    """(English msgid, German msgstr) pairs of one ``.mo`` catalog: context dropped, plural forms
+    paired (singular → ``msgstr[0]``, plural → ``msgstr[1]``), the header skipped. A catalog whose
+    header says "CHARSET" is read as UTF-8."""
+    if len(data) < 28:
+        return
+    magic = struct.unpack("<I", data[:4])[0]
+    order = "<" if magic == 0x950412DE else ">" if magic == 0xDE120495 else None
+    if order is None:
+        return
+    _, count, ids_at, strs_at = struct.unpack(order + "4I", data[4:20])
+    charset = "utf-8"
+    entries = []
+    for i in range(count):
+        id_len, id_off = struct.unpack(order + "2I", data[ids_at + 8 * i: ids_at + 8 * i + 8])
+        str_len, str_off = struct.unpack(order + "2I", data[strs_at + 8 * i: strs_at + 8 * i + 8])
+        entries.append((data[id_off: id_off + id_len], data[str_off: str_off + str_len]))
+    for msgid, msgstr in entries:
+        if not msgid:
+            match = re.search(rb"charset=([\w-]+)", msgstr)
+            if match and match.group(1).upper() != b"CHARSET":
+                charset = match.group(1).decode("ascii")
+    for msgid, msgstr in entries:
+        if not msgid or not msgstr:
+            continue
+        try:
+            source, target = msgid.decode(charset), msgstr.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        source = source.split("\x04", 1)[-1]  # msgctxt
+        sources, targets = source.split("\x00"), target.split("\x00")
+        if len(sources) == 1:
+            yield sources[0], targets[0]
+        else:
+            yield sources[0], targets[0]
+            if len(targets) > 1:
+                yield sources[1], targets[1]
+
+
+# -- Mallard help ----------------------------------------------------------------------------------
+_BLOCKS = {"title", "desc", "p", "item", "td", "note", "code"}
+
+
+def page_blocks(data: bytes) -> list[str] | None:
+    """The text of a Mallard page's leaf blocks in document order; None when it does not parse."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return None
+    out = []
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in _BLOCKS and not any(child.tag.rsplit("}", 1)[-1] in _BLOCKS for child in element):
+            inline = {child.tag.rsplit("}", 1)[-1] for child in element.iter()}
+            # menu paths and key sequences run together as text ("FehlerdiagnoseInformation"): no prose
+            out.append("" if inline & {"guiseq", "keyseq", "code"} else clean_text("".join(element.itertext())))
+    return out
+
+
+# -- packages --------------------------------------------------------------------------------------
+def apt_file_search(pattern: str) -> dict[str, list[str]]:
+    """Package → matching paths, from apt-file's index (regular expression search)."""
+    result = subprocess.run(["apt-file", "search", "-x", pattern], capture_output=True, text=True, check=True)
+    found: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        package, _, path = line.partition(": ")
+        found.setdefault(package, []).append(path)
+    return found
+
+
+def package_info(packages: list[str]) -> dict[str, dict]:
+    """Version, section and source package of each package (``apt-cache show``), in batches."""
+    info = {}
+    for start in range(0, len(packages), 200):
+        batch = packages[start: start + 200]
+        out = subprocess.run(["apt-cache", "show", "--no-all-versions", *batch], capture_output=True, text=True).stdout
+        for block in out.split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(" "))
+            if "Package" in fields:
+                info[fields["Package"]] = {"version": fields.get("Version", ""), "section": fields.get("Section", ""),
+                                           "source": fields.get("Source", fields["Package"]).split(" ")[0]}
+    return info
+
+
+def licence_of(root: Path) -> str:
+    """The licence names a package's ``copyright`` file declares (machine-readable form), or "see copyright"."""
+    for path in root.glob("usr/share/doc/*/copyright"):
+        names = Counter(m.strip() for m in re.findall(r"^License:\s*(.+)$", path.read_text(errors="replace"), re.M))
+        if names:
+            return ", ".join(name for name, _ in names.most_common(3))
+    return "see copyright"
+
+
+def fetch(package: str, work: Path) -> None:
+    """Download one package and unpack the files the corpus reads (catalogs, help pages, the copyright)."""
+    marker = work / "done" / package
+    if marker.exists():
+        return
+    debs = work / "debs" / package
+    debs.mkdir(parents=True, exist_ok=True)
+    got = subprocess.run(["apt-get", "download", "-q", package], cwd=debs, capture_output=True, text=True)
+    files = work / "files" / package
+    files.mkdir(parents=True, exist_ok=True)
+    for deb in debs.glob("*.deb"):
+        stream = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+            for member in tar:
+                name = member.name.lstrip("./")
+                wanted = (re.search(MO_PATTERN, "/" + name) or "/usr/share/trans/" in "/" + name
+                          or re.match(r"usr/share/help/(de|C)/.+\.page$", name)
+                          or re.match(r"usr/share/doc/[^/]+/copyright$", name))
+                if wanted and member.isfile():
+                    target = files / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(tar.extractfile(member).read())
+        deb.unlink()
+    debs.rmdir()
+    if got.returncode != 0 and not any(files.rglob("*")):
+        (work / "failed").mkdir(exist_ok=True)
+        (work / "failed" / package).write_text(got.stderr)
+        return
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("")
+
+
+# -- pairing ---------------------------------------------------------------------------------------
+def package_pairs(package: str, root: Path, kind: str) -> Iterator[Pair]:
+    """Every clean pair one unpacked package holds."""
+    for mo in sorted(root.rglob("*.mo")):
+        doc = f"{package}:{mo.name}"
+        for en, de in read_mo(mo.read_bytes()):
+            if has_placeholder(en) or has_placeholder(de):
+                continue
+            en, de = clean_text(en), clean_text(de)
+            if keep_pair(de, en):
+                yield Pair(de, en, kind, doc)
+    help_de = root / "usr/share/help/de"
+    for page in sorted(help_de.rglob("*.page")) if help_de.is_dir() else []:
+        english = root / "usr/share/help/C" / page.relative_to(help_de)
+        if not english.is_file():
+            continue
+        de_blocks, en_blocks = page_blocks(page.read_bytes()), page_blocks(english.read_bytes())
+        if not de_blocks or not en_blocks or len(de_blocks) != len(en_blocks):
+            continue
+        doc = f"{package}:{page.relative_to(help_de)}"
+        for de, en in zip(de_blocks, en_blocks):
+            if keep_pair(de, en) and not has_placeholder(en):
+                yield Pair(de, en, "help", doc)
+    ding = root / "usr/share/trans/de-en"
+    if ding.is_file():
+        with ding.open(encoding="utf-8") as fh:
+            for line in fh:
+                head = line.split(" :: ", 1)[0].split(" | ", 1)[0]
+                for de, en, _ in entry_pairs(line):
+                    if len(de) <= MAX_CHARS and len(en) <= MAX_CHARS:
+                        yield Pair(de, en, "ding", "ding:" + head)
+
+
+def split_of(pair: Pair) -> str:
+    if pair.kind == "ding":
+        return ding_split(pair.doc[5:] + " :: ")
+    bucket = int(hashlib.sha1(pair.doc.encode()).hexdigest()[:8], 16) % 100
+    return "dev" if bucket < HELD_OUT_SHARE else "test" if bucket < 2 * HELD_OUT_SHARE else "train"
+
+
+def held_out_texts() -> set[str]:
+    """German texts of the evaluation sets, normalised: never trained on."""
+    from edge.textnorm import normalise
+
+    texts = set()
+    for line in NOTICES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            texts.add(normalise(line.split("\t")[1]))
+    return texts
+
+
+def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_out: int = 3000) -> dict:
+    """Pair, clean, deduplicate and split everything unpacked; write ``WORK/out``; return the manifest."""
+    from edge.textnorm import normalise
+
+    blocked = held_out_texts()
+    splits: dict[str, dict[tuple[str, str], str]] = {"train": {}, "dev": {}, "test": {}}
+    per_package: dict[str, Counter] = {}
+    dropped_eval = 0
+    for package in packages:
+        root = work / "files" / package
+        if not root.is_dir():
+            continue
+        meta = info.get(package, {})
+        kind = "games" if meta.get("section", "").endswith("games") else "ui"
+        counts = per_package.setdefault(package, Counter())
+        for pair in package_pairs(package, root, kind):
+            if normalise(pair.de) in blocked:
+                dropped_eval += 1
+                continue
+            key = (pair.de, pair.en)
+            split = split_of(pair)
+            if any(key in table for table in splits.values()):
+                continue  # duplicates across packages: the first (sorted package order) keeps it
+            splits[split][key] = pair.kind
+            counts[pair.kind] += 1
+    rng = random.Random(1)
+    out = work / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for split, table in splits.items():
+        items = sorted(table.items())
+        rng.shuffle(items)
+        if split != "train":
+            items = items[:max_held_out]
+        sizes[split] = dict(Counter(kind for _, kind in items), total=len(items))
+        for suffix, column in (("de", lambda i: i[0][0]), ("en", lambda i: i[0][1]), ("src", lambda i: i[1])):
+            (out / f"{split}.{suffix}").write_text("".join(column(i) + "\n" for i in items), encoding="utf-8")
+    manifest = {
+        "splits": sizes, "dropped_as_evaluation_text": dropped_eval,
+        "packages": {p: {**info.get(p, {}), "licence": licence_of(work / "files" / p), "pairs": dict(c)}
+                     for p, c in sorted(per_package.items()) if c},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    return manifest
+
+
+def package_list(work: Path) -> list[str]:
+    """The packages to harvest, found once with apt-file and kept in ``WORK/packages.txt``."""
+    listing = work / "packages.txt"
+    if listing.exists():
+        return listing.read_text().split()
+    subprocess.run(["apt-file", "update"], capture_output=True, check=True)
+    found = set(apt_file_search(MO_PATTERN)) | set(apt_file_search(HELP_PATTERN)) | {DING_PACKAGE}
+    packages = sorted(p for p in found if not re.search(r"-dbg(sym)?$", p))
+    work.mkdir(parents=True, exist_ok=True)
+    listing.write_text("\n".join(packages) + "\n")
+    return packages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path("work/corpus"))
+    parser.add_argument("--jobs", type=int, default=6, help="packages fetched at once (network and dpkg-deb)")
+    parser.add_argument("--limit", type=int, help="only the first N packages (a quick trial)")
+    args = parser.parse_args()
+    packages = package_list(args.work)[: args.limit]
+    todo = [p for p in packages if not (args.work / "done" / p).exists()]
+    print(f"{len(packages)} packages, {len(todo)} to fetch", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for n, _ in enumerate(pool.map(lambda p: fetch(p, args.work), todo), 1):
+            if n % 100 == 0:
+                print(f"fetched {n}/{len(todo)}", flush=True)
+    info = package_info(packages)
+    manifest = assemble(args.work, packages, info)
+    print(json.dumps(manifest["splits"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
