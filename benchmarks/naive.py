@@ -60,7 +60,8 @@ class NaiveBaseline(FrameProcessor):
             out.append(((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text, conf))
         return out
 
-    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None) -> FrameResult:
+    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None,
+                new_scene: bool = False) -> FrameResult:
         captured = self._ms() if captured_ms is None else captured_ms
         spent: dict[str, float] = {}
         t0 = time.perf_counter()

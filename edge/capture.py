@@ -28,6 +28,7 @@ class Frame:
     index: int  # 0-based position in the input
     pts_ms: float  # input timestamp
     image: np.ndarray  # H×W×3 uint8 BGR
+    new_scene: bool = False  # unrelated to the frame before it (a photo of a folder): nothing carries over
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:

@@ -133,7 +133,8 @@ class FrameProcessor:
     def _ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
 
-    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None) -> FrameResult:
+    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None,
+                new_scene: bool = False) -> FrameResult:
         raise NotImplementedError
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
@@ -144,7 +145,8 @@ class FrameProcessor:
             for index, pts_ms, captured_ms in offered.skipped:
                 self.dropped += 1
                 yield FrameResult(index, pts_ms, captured_ms, None, [], None, dropped=True)
-            yield self.process(offered.frame.index, offered.frame.pts_ms, offered.frame.image, offered.captured_ms)
+            frame = offered.frame
+            yield self.process(frame.index, frame.pts_ms, frame.image, offered.captured_ms, new_scene=frame.new_scene)
 
     def summary(self) -> dict:
         """The event contract's summary record."""
@@ -184,6 +186,7 @@ class Pipeline(FrameProcessor):
         self._trimmed_ms = 0.0
         self.keyframes = 0
         self.ocr_reads = 0
+        self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
         self.tracker = FlowTracker(self.tracker.options, self.profile.flow_width_px)
@@ -198,21 +201,30 @@ class Pipeline(FrameProcessor):
                 self.cloud.close()
 
     def _attach(self, result: KeyframeResult, now_ms: float, spent: dict[str, float]) -> None:
-        self.tracker.apply(result.readings, result.snapshot, now_ms)
         asked_at = self._asked_at.pop(result.frame, time.monotonic())
-        if self.cloud:
-            for reading in result.readings:
-                if reading.reread and reading.text and reading.track_id is not None:
-                    self.cloud.ask(reading.track_id, reading.text, reading.crop, asked_at)
         self.ocr_reads += result.ocr_reads
         for stage, ms in result.stage_ms.items():
             self.times.add(stage, ms)
             spent[stage] = spent.get(stage, 0.0) + ms
+        if result.scene != self.tracker.scene:  # taken before a scene change: what it read is not there now
+            self.stale_keyframes += 1
+            return
+        self.tracker.apply(result.readings, result.snapshot, now_ms, result.gone)
+        if self.cloud:
+            for reading in result.readings:
+                if reading.reread and reading.text and reading.track_id is not None:
+                    self.cloud.ask(reading.track_id, reading.text, reading.crop, asked_at)
 
-    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None) -> FrameResult:
+    def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None,
+                new_scene: bool = False) -> FrameResult:
+        """One frame through the display path. ``new_scene``: the frame has nothing to do with the last
+        one (a photo of a folder): nothing is carried over, and it is read in line."""
         captured = self._ms() if captured_ms is None else captured_ms
         spent: dict[str, float] = {}
         t0 = time.perf_counter()
+        if new_scene:
+            self.tracker.reset()
+            self.cadence.last_ms = None
         self.tracker.update(image, pts_ms)
         spent["track"] = (time.perf_counter() - t0) * 1000
         if self._worker:
@@ -224,10 +236,12 @@ class Pipeline(FrameProcessor):
             job = self._next_job(index, pts_ms, image)
             if job and self.cloud:
                 self._asked_at[index] = time.monotonic()
-            if job and self._worker:
-                self._worker.submit(job[0], index, image.copy(), *job[1:])
+            if job and self._worker and not new_scene:
+                self._worker.submit(job[0], index, image.copy(), *job[1:], scene=self.tracker.scene)
             elif job:
-                self._attach(getattr(self.reader, job[0])(index, image, *job[1:]), pts_ms, spent)
+                result = getattr(self.reader, job[0])(index, image, *job[1:])
+                result.scene = self.tracker.scene
+                self._attach(result, pts_ms, spent)
         t1 = time.perf_counter()
         regions = self._regions(image.shape)
         overlays = [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions]
@@ -257,6 +271,8 @@ class Pipeline(FrameProcessor):
         """A keyframe (detect and read) when the cadence says so; else a re-read, where they are, of
         regions whose reading is not settled; else nothing."""
         motion = self.tracker.motion
+        if self.tracker.scene_changed:  # a cut or a whip pan: the next steady frame is read
+            return None
         if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()):
             self.cadence.taken(pts_ms)
             self.keyframes += 1
@@ -292,6 +308,8 @@ class Pipeline(FrameProcessor):
             "translation_cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses} if cache else None,
             "ocr_engine": self.recognizer.engine_name,
             "keyframes": self.keyframes, "ocr_reads": self.ocr_reads,
+            "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,
+            "region_events": dict(sorted(self.tracker.transitions.items())),
             "profile": self.profile.name,
             "cloud": {**self.cloud.stats.record(), "mode": "offline" if self.cloud.offline.is_set() else "online"}
             if self.cloud else {**CloudStats().record(), "mode": "off"},

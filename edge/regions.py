@@ -47,6 +47,33 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(ncc.min())
 
 
+def presence(grey: np.ndarray, box: Box, signature: np.ndarray) -> float | None:
+    """How well what is at ``box`` now correlates with ``signature`` (what the region showed when it
+    was read), -1..1, over the part of the box inside the frame: one normalised cross-correlation of
+    the thumbnails, so blur and lighting keep it high and other content (a wall after a cut, the next
+    sign) drops it near 0. None when too little of the box is in the frame, or the signature is flat."""
+    height, width = grey.shape[:2]
+    x, y, w, h = box
+    if w < 2 or h < 2:
+        return None
+    x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(width), x + w), min(float(height), y + h)
+    if x1 - x0 < 0.5 * w or y1 - y0 < 0.7 * h:
+        return None
+    sw, sh = SIGNATURE_SIZE
+    c0, c1 = int(round((x0 - x) / w * sw)), int(round((x1 - x) / w * sw))
+    r0, r1 = int(round((y0 - y) / h * sh)), int(round((y1 - y) / h * sh))
+    crop = grey[int(round(y0)): int(round(y1)), int(round(x0)): int(round(x1))]
+    if c1 - c0 < 8 or r1 - r0 < 4 or crop.size == 0:
+        return None
+    now = cv2.resize(crop, (c1 - c0, r1 - r0), interpolation=cv2.INTER_AREA).astype(np.float32)
+    then = signature[r0:r1, c0:c1]
+    a, b = now - now.mean(), then - then.mean()
+    energy = float((b * b).sum())
+    if energy < 16.0 * b.size:  # flat (σ < 4 grey levels): nothing to recognise it by
+        return None
+    return float((a * b).sum() / max(1e-6, np.sqrt(float((a * a).sum()) * energy)))
+
+
 def inside(inner: Box, outer: Box) -> float:
     """The share of ``inner``'s area that lies inside ``outer``."""
     ix = max(0.0, min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0]))

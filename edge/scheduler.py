@@ -27,7 +27,7 @@ import numpy as np
 from edge import deblur
 from edge.detect import TextDetector
 from edge.ocr import Recognizer, upright_crop
-from edge.regions import content_signature, inside, similarity
+from edge.regions import content_signature, inside, presence, similarity
 from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, match
 from edge.translate import Translator
 
@@ -66,6 +66,8 @@ class KeyframeResult:
     readings: list[Reading]
     stage_ms: dict[str, float]
     ocr_reads: int
+    gone: list[int] = field(default_factory=list)  # snapshot regions whose content was not at their place
+    scene: int = 0  # the tracker's scene when the keyframe was taken (set by the pipeline)
 
 
 CROP_HEIGHT_PX = 48  # the line crop sent to the cloud when OCR is unsure: this tall, ...
@@ -109,18 +111,29 @@ class KeyframeReader:
         boxes = self.detector.detect(image if restored is None else restored)
         t1 = time.perf_counter()
         spent["detect"] = (t1 - t0) * 1000  # deblurring included: it is done for the detector first
-        ids = match(snapshot, [b.box for b in boxes], self.options.min_iou)
+        present = self._present(grey, snapshot)
+        signatures: dict[int, np.ndarray] = {}
+
+        def signature_of(i: int) -> np.ndarray:
+            if i not in signatures:
+                signatures[i] = content_signature(grey, boxes[i].box)
+            return signatures[i]
+
+        def shows(i: int, region: Snapshot) -> bool:  # box i shows what the (lost) region showed
+            return region.signature is not None and similarity(signature_of(i), region.signature) >= self.options.same_content
+
+        ids = match(snapshot, [b.box for b in boxes], self.options.min_iou, present, shows)
         known = {s.id: s for s in snapshot}
         height, width = grey.shape
         edge = self.options.edge_px
         readings, reads = [], 0
-        for detected, tid in zip(boxes, ids):
+        for i, (detected, tid) in enumerate(zip(boxes, ids)):
             if tid == FRAGMENT:  # the region it is a piece of was seen: it stays, unread
-                region = max(snapshot, key=lambda s: inside(detected.box, s.box))
+                region = max((s for s in snapshot if s.id in present), key=lambda s: inside(detected.box, s.box))
                 if region.id not in ids and all(r.track_id != region.id for r in readings):
                     readings.append(Reading(region.box, region.id, region.signature))
                 continue
-            signature = content_signature(grey, detected.box)
+            signature = signature_of(i)
             x, y, w, h = detected.box
             partial = x <= edge or y <= edge or x + w >= width - edge or y + h >= height - edge
             before = known.get(tid)
@@ -135,7 +148,20 @@ class KeyframeReader:
         t2 = time.perf_counter()
         if reads:
             spent["ocr"] = (t2 - t1) * 1000
-        return self._finish(frame, snapshot, readings, spent, reads)
+        result = self._finish(frame, snapshot, readings, spent, reads)
+        result.gone = [s.id for s in snapshot if s.id not in present]
+        return result
+
+    def _present(self, grey: np.ndarray, snapshot: list[Snapshot]) -> set[int]:
+        """Ids of the regions whose content is at their place in this keyframe (a region never read has
+        no content to check, and one mostly out of the frame cannot be checked: both count as present
+        unless lost)."""
+        out = set()
+        for region in snapshot:
+            seen = presence(grey, region.box, region.signature) if region.signature is not None else None
+            if (seen is None and not region.lost) or (seen is not None and seen >= self.options.present_min):
+                out.add(region.id)
+        return out
 
     def reread(self, frame: int, image: np.ndarray, regions: list[tuple[Snapshot, np.ndarray]],
                motion: tuple[float, float] = (0.0, 0.0)) -> KeyframeResult:
@@ -213,10 +239,11 @@ class KeyframeWorker:
     def idle(self) -> bool:
         return not self._busy.is_set()
 
-    def submit(self, job: str, *args) -> None:
-        """Run ``reader.<job>(*args)`` (``read`` or ``reread``) on the worker thread."""
+    def submit(self, job: str, *args, scene: int = 0) -> None:
+        """Run ``reader.<job>(*args)`` (``read`` or ``reread``) on the worker thread; its result carries
+        ``scene`` (the tracker's scene when the keyframe was taken)."""
         self._busy.set()
-        self._jobs.put((job, args))
+        self._jobs.put((job, args, scene))
 
     def poll(self) -> list[KeyframeResult]:
         """Finished keyframes (an exception from the reader is raised here, on the display thread)."""
@@ -236,8 +263,10 @@ class KeyframeWorker:
             if job is None:
                 return
             try:
-                name, args = job
-                self._results.put(getattr(self.reader, name)(*args))
+                name, args, scene = job
+                result = getattr(self.reader, name)(*args)
+                result.scene = scene
+                self._results.put(result)
             except BaseException as exc:  # handed to the display thread
                 self._results.put(exc)
             finally:

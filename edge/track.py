@@ -11,18 +11,39 @@ region's crop (cross-correlation, ``edge/regions.py``): a region is re-read only
 changed, it was never read, or its reading is not settled yet (read in motion, cut by the frame's
 edge, low confidence).
 
+A region has one lifecycle state (``State``) and changes it only in ``FlowTracker.transition``, on
+a named ``Event``: a reading makes it *tentative* (nothing to draw yet: unread, not text, or cut by
+the frame's edge) or *confirmed* (drawn); losing its points, its content, or the detector's sight
+makes it *lost* (not drawn, kept ``lost_keep_ms`` to be found again); a scene cut, leaving the
+picture, expiry or absorption into the whole line removes it. Two checks keep a stale overlay off
+the screen:
+
+- **scene change** (every frame, ~0.05 ms): most tracked points fail the forward–backward check
+  *and* a 32×24 thumbnail of the frame no longer correlates with the last one (a hard cut, a whip
+  pan, a camera that dropped frames). Every region is removed at once and a keyframe is asked for;
+  keyframe results computed before the cut are thrown away (``scene`` counts the cuts).
+- **content presence** (every frame, per region): the region's crop at its tracked place must
+  still correlate with what it showed when it was read (``edge/regions.py``); when it does not, the
+  region is lost, not carried along by the camera's motion over whatever is there now.
+
+Association (``match``) is a pure function gated by content as well as overlap: a detection
+takes over a region only when the region's content is still where it was tracked to, or when the
+detection shows the region's content (a lost region found again).
+
 Keyframe results are computed on an older frame; ``since_keyframe`` accumulates the camera motion
 from the keyframe to now, so their boxes land where the sign is *now*.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import cv2
 import numpy as np
 
-from edge.regions import Box, inside, iou
+from edge.regions import Box, inside, iou, presence
 from edge.textnorm import normalise
 
 
@@ -42,6 +63,36 @@ class TrackerOptions:
     # a new content starts the count again, and a reading cut by the frame's edge is never final)
     missed_keyframes: int = 2  # a region the detector misses this many keyframes running is lost
     lost_keep_ms: float = 3000.0  # a lost region is remembered this long for re-identification
+    cut_kept_share: float = 0.45  # a scene change: fewer of the tracked points than this survive the frame ...
+    cut_thumb_ncc: float = 0.75  # ... and the frame's thumbnail correlates less than this with the last one,
+    cut_thumb_alone: float = 0.5  # or it correlates less than this whatever the points say (on the standard
+    # and two development scenarios: ordinary frames ≥ 0.59 kept / ≥ 0.83 correlation, cut and whip frames
+    # ≤ 0.40 / ≤ 0.61)
+    present_min: float = 0.45  # a region whose crop correlates less than this with its read content is lost
+    show_conf: float = 0.8  # a reading taken in motion or unsure (not settled) is drawn only at this OCR
+    # confidence, or once a second reading agrees: pieces of a line read in motion ("Einfahrt" of
+    # "Einfahrt freihalten", 0.74) are not drawn as if they were the sign
+
+
+class State(Enum):
+    TENTATIVE = "tentative"  # tracked, nothing to draw: not read yet, not text, or read cut by the frame's edge
+    CONFIRMED = "confirmed"  # tracked and read as text: drawn
+    LOST = "lost"  # its points, its content or the detector's sight are gone: not drawn, kept to be found again
+
+
+class Event(Enum):
+    READ = "read"  # a keyframe reading (or a detection showing its content) was attached
+    POINTS_LOST = "points lost"  # too few flow points survived
+    CONTENT_GONE = "content gone"  # what it showed when read is no longer at its tracked place
+    MISSED = "missed"  # the detector did not see it ``missed_keyframes`` keyframes running
+    SCENE_CUT = "scene cut"  # removed: the picture changed
+    LEFT = "left the picture"  # removed
+    EXPIRED = "expired"  # removed: lost for longer than ``lost_keep_ms``
+    ABSORBED = "absorbed"  # removed: a fragment of a line now tracked whole
+
+
+_LOSING = {Event.POINTS_LOST, Event.CONTENT_GONE, Event.MISSED}
+_REMOVING = {Event.SCENE_CUT, Event.LEFT, Event.EXPIRED, Event.ABSORBED}
 
 
 @dataclass
@@ -59,18 +110,20 @@ class Track:
     quad_rel: np.ndarray | None = field(default=None, repr=False)  # text-line corners as box fractions, 4×2
     read_ms: float = 0.0  # media time of its last read
     rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
-    lost_since_ms: float | None = None  # None while tracked
+    state: State = State.TENTATIVE  # changed only by ``FlowTracker.transition``
+    lost_since_ms: float | None = None  # when it was lost (None while tracked)
     missed: int = 0  # keyframes in a row the detector did not see it
     reads: int = 0  # OCR calls spent on its current content
+    agreed: int = 0  # readings in a row that gave its current text
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w)
+        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w, self.state is State.LOST)
 
     @property
     def shown(self) -> bool:
-        """Drawn: tracked, read as text, and not read from a sign cut by the frame's edge (a fragment)."""
-        return self.lost_since_ms is None and self.text is not None and not self.rejected and not self.partial
+        """Drawn: confirmed (tracked, its content in place, read as text, not cut by the frame's edge)."""
+        return self.state is State.CONFIRMED
 
 
 @dataclass
@@ -82,6 +135,7 @@ class Snapshot:
     signature: np.ndarray | None
     settled: bool  # read well enough: no need to read again while the content is unchanged
     read_w: float  # box width when it was read, px
+    lost: bool = False  # not tracked now (its box was carried by the camera's motion)
 
 
 @dataclass
@@ -127,29 +181,38 @@ def _better(reading: Reading, track: Track) -> bool:
 FRAGMENT = -1  # match(): the detection is a piece of a known region (one word of its line, seen blurred)
 
 
-def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float, contained: float = 0.8) -> list[int | None]:
+def match(snapshot: list[Snapshot], boxes: list[Box], min_iou: float, present: set[int] | None = None,
+          shows: Callable[[int, Snapshot], bool] | None = None, contained: float = 0.8) -> list[int | None]:
     """Each keyframe box's region id, by greedy best overlap: a region id, ``None`` (new text) or
     ``FRAGMENT``. A box overlaps a region when their IoU is ``min_iou`` or more, or when the region lies
     (``contained``) inside the box: it was read from a fragment of the line (one word, the sign half
     in view) and now grows to the whole line, instead of a second region appearing over it. A box that
-    lies inside a region is a fragment of it, seen on a worse frame: no new region."""
+    lies inside a region is a fragment of it, seen on a worse frame: no new region.
+
+    Gated by content: a region takes a box only when its content is still at its place in the
+    keyframe (its id in ``present``; None: all are), or when ``shows(i, region)`` says box ``i`` shows
+    the region's content (a lost region found again). A box over a region whose content is gone is
+    a new sign, and is read."""
+    def allowed(i: int, s: Snapshot) -> bool:
+        return present is None or s.id in present or (shows is not None and shows(i, s))
+
     pairs = []
     for i, box in enumerate(boxes):
         for s in snapshot:
             overlap = iou(box, s.box)
             if overlap < min_iou and inside(s.box, box) >= contained:
                 overlap = min_iou  # after every true IoU match
-            pairs.append((overlap, i, s.id))
-    pairs.sort(reverse=True)
+            if overlap >= min_iou:
+                pairs.append((overlap, i, s))
+    pairs.sort(key=lambda p: (p[0], p[1], p[2].id), reverse=True)
     out: list[int | None] = [None] * len(boxes)
     taken: set[int] = set()
-    for overlap, i, tid in pairs:
-        if overlap < min_iou:
-            break
-        if out[i] is None and tid not in taken:
-            out[i], taken = tid, taken | {tid}
+    for _, i, s in pairs:
+        if out[i] is None and s.id not in taken and allowed(i, s):
+            out[i], taken = s.id, taken | {s.id}
     for i, box in enumerate(boxes):
-        if out[i] is None and any(inside(box, s.box) >= contained for s in snapshot):
+        if out[i] is None and any(inside(box, s.box) >= contained and (present is None or s.id in present)
+                                  for s in snapshot):
             out[i] = FRAGMENT
     return out
 
@@ -170,6 +233,15 @@ def _transform_box(matrix: np.ndarray, box: Box) -> Box:
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
+def _thumb_ncc(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two equally sized thumbnails (1: the same picture)."""
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / max(1e-6, float(np.sqrt((a * a).sum() * (b * b).sum()))))
+
+
+THUMB_SIZE = (32, 24)  # the frame thumbnail a scene change is measured on
+
+
 class FlowTracker:
     def __init__(self, options: TrackerOptions | None = None, flow_width_px: int = 320):
         self.options = options or TrackerOptions()
@@ -177,34 +249,75 @@ class FlowTracker:
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
         self._prev: np.ndarray | None = None  # previous flow image
+        self._thumb: np.ndarray | None = None  # previous frame thumbnail (scene-change check)
         self._scale = 1.0  # flow-image px per frame px
         self._background: np.ndarray | None = None
         self._frame_size = (0, 0)  # w, h
         self.since_keyframe = _IDENTITY.copy()  # camera motion, keyframe → now (frame px)
         self.motion = (0.0, 0.0)  # camera motion of the last frame (dx, dy), frame px
+        self.scene = 0  # scene changes so far: keyframe results from an earlier scene are stale
+        self.scene_changed = False  # the last frame was a scene change (no keyframe should be taken on it)
+        self._after_cut = False  # a scene change happened and no keyframe has been taken since
+        self.transitions: dict[str, int] = {}  # how often each event happened (for the summary)
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+    def transition(self, track: Track, event: Event, now_ms: float) -> None:
+        """The one place a region's state changes."""
+        self.transitions[event.value] = self.transitions.get(event.value, 0) + 1
+        if event in _REMOVING:
+            self.tracks.pop(track.id, None)
+            return
+        if event in _LOSING:
+            if track.state is not State.LOST:
+                track.state, track.lost_since_ms, track.points = State.LOST, now_ms, None
+            return
+        # READ: a reading, or a detection showing the region's content, is attached
+        sure = track.settled or track.ocr_conf >= self.options.show_conf or track.agreed >= 2
+        drawn = track.text is not None and not track.rejected and not track.partial and sure
+        track.state = State.CONFIRMED if drawn else State.TENTATIVE
+        if track.lost_since_ms is not None or track.points is None:
+            track.lost_since_ms = None
+            track.points = self._seed(self._prev, track.box) if self._prev is not None else None
+
+    def reset(self) -> None:
+        """Forget everything: the next frame starts a new scene (a photo of a folder)."""
+        for track in list(self.tracks.values()):
+            self.transition(track, Event.SCENE_CUT, 0.0)
+        self._prev = self._thumb = self._background = None
+        self.since_keyframe = _IDENTITY.copy()
+        self.motion = (0.0, 0.0)
+        self.scene += 1
+        self._after_cut = True
 
     # -- every frame ---------------------------------------------------------------------------
     def update(self, image: np.ndarray, now_ms: float) -> None:
-        """Follow every region into ``image``; updates boxes, lost states and the camera motion."""
+        """Follow every region into ``image``: boxes, lost states, scene changes and the camera motion."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         h, w = grey.shape
         self._frame_size = (w, h)
         self._scale = min(1.0, self.flow_width_px / w)
         small = cv2.resize(grey, (int(w * self._scale), int(h * self._scale)), interpolation=cv2.INTER_AREA) \
             if self._scale < 1.0 else grey
+        thumb = cv2.resize(small, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
         prev, self._prev = self._prev, small
+        last_thumb, self._thumb = self._thumb, thumb
+        self.scene_changed = False
         if prev is None or prev.shape != small.shape:
             self._seed_background(small)
             return
-        live = [t for t in self.tracks.values() if t.lost_since_ms is None and t.points is not None and len(t.points)]
+        live = [t for t in self.tracks.values() if t.state is not State.LOST and t.points is not None and len(t.points)]
         groups = ([self._background] if self._background is not None and len(self._background) else []) + \
             [t.points for t in live]
+        if groups:
+            old = np.concatenate(groups).astype(np.float32)
+            new, good = self._flow(prev, small, old)
+        if self._is_cut(good.mean() if groups else 1.0, _thumb_ncc(thumb, last_thumb)):
+            self._cut(small, now_ms)
+            return
         if not groups:
             self._seed_background(small)
             self.motion = (0.0, 0.0)
             return
-        old = np.concatenate(groups).astype(np.float32)
-        new, good = self._flow(prev, small, old)
         matrix = self._camera_motion(old[good], new[good])
         self.since_keyframe = _compose(matrix, self.since_keyframe)
         self.motion = (float(matrix[0, 2]), float(matrix[1, 2]))
@@ -218,7 +331,7 @@ class FlowTracker:
             pts_old, pts_new = old[start: start + n][ok], new[start: start + n][ok]
             start += n
             if len(pts_new) < self.options.min_points:
-                self._lose(track, now_ms)
+                self.transition(track, Event.POINTS_LOST, now_ms)
                 continue
             shift = np.median(pts_new - pts_old, axis=0).reshape(2) / self._scale
             x, y, bw, bh = track.box
@@ -227,15 +340,33 @@ class FlowTracker:
             track.points = pts_new
             if len(pts_new) < self.options.max_points // 2:
                 track.points = self._seed(small, track.box)
-        for track in self.tracks.values():
+        for track in list(self.tracks.values()):
             track.read_w *= zoom
-            if track.lost_since_ms is not None or track.points is None:  # carried by the camera's motion
+            if track.state is State.LOST or track.points is None:  # carried by the camera's motion
                 track.box = _transform_box(matrix, track.box)
-                if track.lost_since_ms is None:
+                if track.state is not State.LOST:
                     track.points = self._seed(small, track.box)
+            if track.state is not State.LOST and track.signature is not None:
+                seen = presence(grey, track.box, track.signature)
+                if seen is not None and seen < self.options.present_min:
+                    self.transition(track, Event.CONTENT_GONE, now_ms)
         self._forget(now_ms)
         if self._background is None or len(self._background) < self.options.background_points // 2:
             self._seed_background(small)
+
+    def _is_cut(self, kept_share: float, thumb_ncc: float) -> bool:
+        o = self.options
+        return thumb_ncc < o.cut_thumb_alone or (kept_share < o.cut_kept_share and thumb_ncc < o.cut_thumb_ncc)
+
+    def _cut(self, small: np.ndarray, now_ms: float) -> None:
+        """A scene change: every region goes at once, nothing stale is drawn, a keyframe is due."""
+        for track in list(self.tracks.values()):
+            self.transition(track, Event.SCENE_CUT, now_ms)
+        self.scene += 1
+        self.scene_changed = self._after_cut = True
+        self.since_keyframe = _IDENTITY.copy()
+        self.motion = (0.0, 0.0)
+        self._seed_background(small)
 
     @property
     def motion_px(self) -> float:
@@ -264,19 +395,16 @@ class FlowTracker:
             return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
         return _IDENTITY.copy()
 
-    def _lose(self, track: Track, now_ms: float) -> None:
-        track.lost_since_ms, track.points = now_ms, None
-
     def _forget(self, now_ms: float) -> None:
         """Drop regions that left the picture, and lost ones past ``lost_keep_ms``."""
         w, h = self._frame_size
-        for tid, track in list(self.tracks.items()):
+        for track in list(self.tracks.values()):
             x, y, bw, bh = track.box
             cx, cy = x + bw / 2, y + bh / 2
-            gone = not (0 <= cx < w and 0 <= cy < h)
-            expired = track.lost_since_ms is not None and now_ms - track.lost_since_ms > self.options.lost_keep_ms
-            if gone or expired:
-                del self.tracks[tid]
+            if not (0 <= cx < w and 0 <= cy < h):
+                self.transition(track, Event.LEFT, now_ms)
+            elif track.state is State.LOST and now_ms - track.lost_since_ms > self.options.lost_keep_ms:
+                self.transition(track, Event.EXPIRED, now_ms)
 
     def _seed(self, small: np.ndarray, box: Box) -> np.ndarray | None:
         x, y, w, h = (int(round(v * self._scale)) for v in box)
@@ -293,11 +421,13 @@ class FlowTracker:
     def snapshot(self) -> list[Snapshot]:
         """The regions as they are now, for a keyframe taken now; restarts ``since_keyframe``."""
         self.since_keyframe = _IDENTITY.copy()
+        self._after_cut = False
         return [t.snapshot() for t in self.tracks.values()]
 
-    def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float) -> None:
+    def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float, gone: list[int] = ()) -> None:
         """Attach a keyframe's readings: boxes move from the keyframe to now, matched regions keep
-        their ids (lost ones are revived), new text becomes new regions, missed regions fade out."""
+        their ids (lost ones are found again), new text becomes new regions, regions whose content
+        was not at their place in the keyframe (``gone``) are lost, missed regions fade out."""
         before = {s.id: s.box for s in snapshot}
         seen = set()
         for reading in readings:
@@ -315,36 +445,48 @@ class FlowTracker:
                 x, y, w, h = reading.box
                 track.quad_rel = (reading.quad - [x, y]) / [max(w, 1.0), max(h, 1.0)]
             if reading.reread:
-                track.reads = track.reads + 1 if reading.same_content else 1  # counted per content
-                track.read_ms = now_ms
-                track.signature, track.read_w = reading.signature, track.box[2]
-                # a reading cut by the frame's edge is never final: the whole line is still to come
-                track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
-                if _better(reading, track):
-                    # a local re-read of the same text keeps the cloud's better answer
-                    keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
-                    track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
-                    if not keep:
-                        track.translation, track.translation_source = reading.translation, reading.translation_source
-                    track.partial = reading.partial
-            if track.lost_since_ms is not None or track.points is None:
-                track.lost_since_ms = None
-                if self._prev is not None:
-                    track.points = self._seed(self._prev, track.box)
+                self._take(track, reading, now_ms)
+            self.transition(track, Event.READ, now_ms)
         for sid in before:
             track = self.tracks.get(sid)
             if track is None or sid in seen:
                 continue
             if any(inside(track.box, self.tracks[other].box) >= 0.8 for other in seen if other in self.tracks):
-                del self.tracks[sid]  # a fragment of a line now tracked whole
+                self.transition(track, Event.ABSORBED, now_ms)
+                continue
+            if sid in gone:
+                self.transition(track, Event.CONTENT_GONE, now_ms)
                 continue
             track.missed += 1
-            if track.missed >= self.options.missed_keyframes and track.lost_since_ms is None:
-                self._lose(track, now_ms)
+            if track.missed >= self.options.missed_keyframes:
+                self.transition(track, Event.MISSED, now_ms)
+
+    def _take(self, track: Track, reading: Reading, now_ms: float) -> None:
+        """A fresh OCR reading of the region: counted, and taken when it is better than what it has."""
+        track.reads = track.reads + 1 if reading.same_content else 1  # counted per content
+        track.read_ms = now_ms
+        failed_change = reading.text is None and not reading.same_content and track.text is not None and not track.partial
+        if failed_change:
+            # changed content that could not be read (blur, a passer-by): keep showing nothing new, and
+            # keep the old signature unsettled, so the next keyframe reads it again instead of locking
+            # the old text in over new content
+            track.settled = False
+            return
+        track.signature, track.read_w = reading.signature, track.box[2]
+        # a reading cut by the frame's edge is never final: the whole line is still to come
+        track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
+        track.agreed = track.agreed + 1 if _same_text(reading.text, track.text) else 1
+        if _better(reading, track):
+            # a local re-read of the same text keeps the cloud's better answer
+            keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
+            track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
+            if not keep:
+                track.translation, track.translation_source = reading.translation, reading.translation_source
+            track.partial = reading.partial
 
     def _carry(self, track: Track, then: Box, detected: Box) -> Box:
         """The detected box (keyframe px) moved as the region moved since the keyframe."""
-        if track.lost_since_ms is not None:
+        if track.state is State.LOST:
             return _transform_box(self.since_keyframe, detected)
         x0, y0, w0, h0 = then
         x1, y1, w1, h1 = track.box
@@ -356,16 +498,18 @@ class FlowTracker:
 
     def pending_count(self) -> int:
         """Regions that want a detection soon: lost text regions (to find again) and regions read while
-        cut by the frame's edge (their whole box comes from the detector)."""
-        return sum((t.lost_since_ms is not None and not t.rejected and t.text is not None)
-                   or (t.lost_since_ms is None and t.partial and t.reads < self.options.max_reads)
-                   for t in self.tracks.values())
+        cut by the frame's edge (their whole box comes from the detector); after a scene change, the
+        new scene itself."""
+        return int(self._after_cut) + sum(
+            (t.state is State.LOST and not t.rejected and t.text is not None)
+            or (t.state is not State.LOST and t.partial and t.reads < self.options.max_reads)
+            for t in self.tracks.values())
 
     def unsettled(self, now_ms: float, every_ms: float) -> list[Track]:
         """Tracked, whole regions whose reading is not settled and was last read ``every_ms`` ago or more:
         they can be read again where they are, without a detection."""
         return [t for t in self.tracks.values()
-                if t.lost_since_ms is None and not t.settled and not t.partial and t.quad_rel is not None
+                if t.state is not State.LOST and not t.settled and not t.partial and t.quad_rel is not None
                 and t.reads < self.options.max_reads and now_ms - t.read_ms >= every_ms]
 
     def quad_now(self, track: Track) -> np.ndarray:

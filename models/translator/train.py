@@ -24,6 +24,7 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
 import sentencepiece as spm
 import torch
 from transformers import MarianConfig, MarianMTModel
@@ -114,15 +115,16 @@ def collate(pairs, indices: list[int], pad: int) -> dict[str, torch.Tensor]:
     src = [pairs[i][0] for i in indices]
     tgt = [pairs[i][1] for i in indices]
     s_len, t_len = max(map(len, src)), max(map(len, tgt))
-    input_ids = torch.full((len(src), s_len), pad, dtype=torch.long)
-    labels = torch.full((len(tgt), t_len), -100, dtype=torch.long)
-    decoder_in = torch.full((len(tgt), t_len), pad, dtype=torch.long)
+    input_ids = np.full((len(src), s_len), pad, dtype=np.int64)
+    labels = np.full((len(tgt), t_len), -100, dtype=np.int64)
+    decoder_in = np.full((len(tgt), t_len), pad, dtype=np.int64)  # column 0 stays pad: the decoder start
     for row, (s, t) in enumerate(zip(src, tgt)):
-        input_ids[row, : len(s)] = torch.tensor(s)
-        labels[row, : len(t)] = torch.tensor(t)
-        decoder_in[row, 0] = pad  # decoder start token
-        decoder_in[row, 1 : len(t)] = torch.tensor(t[:-1])
-    return {"input_ids": input_ids, "attention_mask": input_ids.ne(pad), "decoder_input_ids": decoder_in, "labels": labels}
+        input_ids[row, : len(s)] = s
+        labels[row, : len(t)] = t
+        decoder_in[row, 1 : len(t)] = t[:-1]
+    input_ids = torch.from_numpy(input_ids)
+    return {"input_ids": input_ids, "attention_mask": input_ids.ne(pad), "decoder_input_ids": torch.from_numpy(decoder_in),
+            "labels": torch.from_numpy(labels)}
 
 
 def build_model(vocab_pieces: int, args) -> MarianMTModel:
@@ -159,11 +161,12 @@ def zero_pad_row(model: MarianMTModel) -> None:
         model.get_input_embeddings().weight[model.config.pad_token_id].zero_()
 
 
-def lr_at(step: int, peak: float, warmup: int, max_steps: int) -> float:
-    """Linear warm-up, then cosine decay to 5 % of the peak at ``max_steps``."""
+def lr_at(step: int, peak: float, warmup: int, max_steps: int, time_share: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak at ``max_steps`` or, when the schedule runs
+    by time, at the time limit (``time_share``: the share of it used so far), whichever comes first."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+    progress = min(1.0, max((step - warmup) / max(1, max_steps - warmup), time_share))
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -198,6 +201,7 @@ def main() -> None:
     parser.add_argument("--mix", default="", help="source weights, e.g. ding=3,games=2,help=1,ui=1 (corpus builder data)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when there is one)")
     parser.add_argument("--eval-every", type=int, default=1000, help="steps between dev evaluations and checkpoints")
+    parser.add_argument("--log-every", type=int, default=100, help="steps between progress lines")
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--ffn", type=int, default=1024)
     parser.add_argument("--batch-tokens", type=int, default=1200, help="padded tokens per side per step")
@@ -208,6 +212,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--time-schedule", action="store_true",
+                        help="decay the learning rate over --max-minutes (a fixed time on a fast machine) and stop there")
     args = parser.parse_args()
 
     args.threads = torch_threads(args.threads)
@@ -244,7 +250,7 @@ def main() -> None:
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)
     started = time.monotonic()
     log = (args.out / "train.log").open("a")
-    running, tokens = 0.0, 0
+    running, tokens, bad_steps = 0.0, 0, 0
     model.train()
     while step < args.max_steps:
         batches = make_batches(train_pairs, args.batch_tokens, random.Random(args.seed * 1000 + epoch))
@@ -254,13 +260,20 @@ def main() -> None:
             inputs = to_device(inputs, device)
             labels = inputs.pop("labels")
             for group in optim.param_groups:
-                group["lr"] = lr_at(step, args.lr, args.warmup, args.max_steps)
+                elapsed = (time.monotonic() - started) / 60 / args.max_minutes if args.time_schedule else 0.0
+                group["lr"] = lr_at(step, args.lr, args.warmup, args.max_steps, elapsed)
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16):
                 logits = model(**inputs).logits
             loss = loss_fn(logits.float().view(-1, logits.size(-1)), labels.view(-1))
-            if not torch.isfinite(loss):
-                raise SystemExit(f"error: loss is {float(loss)} at step {step}; the last good checkpoint is kept")
             optim.zero_grad(set_to_none=True)
+            if not torch.isfinite(loss):  # a bf16 overflow on one batch: skip it; many in a row is divergence
+                bad_steps += 1
+                cursor += 1
+                if bad_steps >= 20:
+                    raise SystemExit(f"error: loss is {float(loss)} at step {step} 20 times running; the last good "
+                                     "checkpoint is kept")
+                continue
+            bad_steps = 0
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
@@ -268,11 +281,11 @@ def main() -> None:
             step += 1
             cursor += 1
             running += loss.detach()
-            if step % 100 == 0:
+            if step % args.log_every == 0:
                 minutes = (time.monotonic() - started) / 60
                 lr = optim.param_groups[0]["lr"]
                 speed = tokens / (minutes * 60)
-                msg = f"step {step} loss {float(running) / 100:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
+                msg = f"step {step} loss {float(running) / args.log_every:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 log.flush()
@@ -283,14 +296,18 @@ def main() -> None:
                 print(f"step {step} dev_ce {dev:.3f}", flush=True)
                 save()
             if (time.monotonic() - started) / 60 > args.max_minutes:
+                if args.time_schedule:  # the schedule ran its course: this is the end of training
+                    args.max_steps = step
+                    break
                 save()
                 print(f"time limit: checkpointed at step {step}; rerun with --resume", flush=True)
                 return
         if cursor >= len(batches):
             epoch, cursor = epoch + 1, 0
     save()
+    dev = evaluate(model, dev_pairs, pad, 4000, device)
     model.to("cpu").save_pretrained(args.out / "hf")
-    (args.out / "done.json").write_text(json.dumps({"step": step, "dev_ce": evaluate(model, dev_pairs, pad, 4000, device)}))
+    (args.out / "done.json").write_text(json.dumps({"step": step, "dev_ce": dev}))
     print("done", flush=True)
 
 
