@@ -43,6 +43,7 @@ ROWS = [
     ("ms per frame", lambda r: f"{r['ms_per_frame']:.1f}"),
     ("frames emitted", lambda r: f"{100 * r['frames_emitted'] / r['frames']:.0f} %"),
     ("time to translation p50 / p95", lambda r: f"{format_ms(r['ttt_p50_ms'])} / {format_ms(r['ttt_p95_ms'])}"),
+    ("wrong overlay frames (goal 0)", lambda r: "–" if r.get("wrong_overlay_frames") is None else str(r["wrong_overlay_frames"])),
     ("time to any translation p50 / p95", lambda r: f"{format_ms(r['ttt_any_p50_ms'])} / {format_ms(r['ttt_any_p95_ms'])}"),
     ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB" + (
         f" (budget {r['budget']['memory_mb']:.0f}: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),

@@ -29,6 +29,7 @@ class Frame:
     pts_ms: float  # input timestamp
     image: np.ndarray  # H×W×3 uint8 BGR
     new_scene: bool = False  # unrelated to the frame before it (a photo of a folder): nothing carries over
+    name: str | None = None  # the file it came from (images), for per-image outputs
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -74,13 +75,16 @@ class FrameSource:
     frames: Iterator[Frame]
     warnings: list[str] = field(default_factory=list)
     is_live: bool = False
+    is_image: bool = False  # one still image, or a folder of them
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames
 
 
-def open_source(spec: str | Path) -> FrameSource:
-    """Open a camera index ("0"), a video file, an image file or a folder of images."""
+def open_source(spec: str | Path, sequence: bool = False) -> FrameSource:
+    """Open a camera index ("0"), a video file, an image file or a folder of images. Each image of a
+    folder is its own scene (nothing is tracked from one photo to the next) unless ``sequence`` says
+    the folder holds the frames of one video."""
     text = str(spec)
     if text.isdigit():
         return _camera(int(text))
@@ -88,21 +92,24 @@ def open_source(spec: str | Path) -> FrameSource:
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
     if path.is_dir():
-        return _folder(path)
+        return _folder(path, sequence)
     if path.stat().st_size == 0:
         raise InputError(f"empty file (0 bytes): {path}")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = read_image(path)
-        return FrameSource(f"image {path.name}", IMAGE_FOLDER_FPS, 1, iter([Frame(0, 0.0, image)]))
+        return FrameSource(f"image {path.name}", IMAGE_FOLDER_FPS, 1, iter([Frame(0, 0.0, image, True, path.name)]),
+                           is_image=True)
     return _video(path)
 
 
-def _folder(path: Path) -> FrameSource:
+def _folder(path: Path, sequence: bool) -> FrameSource:
     candidates = sorted((p for p in path.iterdir() if p.is_file()), key=_natural_key)
     images = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
     if not images:
         raise InputError(f"no images in folder: {path}")
-    source = FrameSource(f"folder {path.name} ({len(images)} images)", IMAGE_FOLDER_FPS, len(images), iter(()))
+    kind = "frame sequence" if sequence else "images"
+    source = FrameSource(f"folder {path.name} ({len(images)} {kind})", IMAGE_FOLDER_FPS, len(images), iter(()),
+                         is_image=True)
     skipped = [p.name for p in candidates if p.suffix.lower() not in IMAGE_SUFFIXES]
     if skipped:
         source.warnings.append(f"skipped {len(skipped)} non-image file(s) in {path.name}: {', '.join(skipped[:5])}")
@@ -115,7 +122,7 @@ def _folder(path: Path) -> FrameSource:
             except InputError as exc:
                 source.warnings.append(f"skipped undecodable image {image_path.name}: {exc}")
                 continue
-            yield Frame(index, index * 1000.0 / IMAGE_FOLDER_FPS, image)
+            yield Frame(index, index * 1000.0 / IMAGE_FOLDER_FPS, image, not sequence, image_path.name)
             index += 1
 
     source.frames = frames()

@@ -22,7 +22,8 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=realtime,
                          profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
                          translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
-                         cloud_budget_ms=args.cloud_budget_ms, progress=progress)
+                         cloud_budget_ms=args.cloud_budget_ms, progress=progress,
+                         sequence=getattr(args, "sequence", False))
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -142,10 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="run the pipeline over a video file, an image or a folder of images")
     replay.add_argument("input", help="video file, image file, folder of images, or camera index")
-    _add_run_flags(replay, output_help="write the annotated video here (.mp4)", frames="input frames")
+    _add_run_flags(replay, output_help="write the annotated input here: a video (.mp4), an image (.png, .jpg) for "
+                   "one picture, or a folder (one image per picture)", frames="input frames")
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument("--sequence", action="store_true",
+                        help="a folder of images holds one video's frames: track across them (default: each image "
+                        "is its own scene, nothing carried from one photo to the next)")
     replay.set_defaults(func=_replay)
 
     live = sub.add_parser("live", help="the pipeline on a camera, with a preview window or a browser preview")

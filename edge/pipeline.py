@@ -60,6 +60,7 @@ class FrameResult:
     stage_ms: dict[str, float] = field(default_factory=dict)  # time spent on this frame per stage
     rss_mb: float | None = None  # resident memory when the frame was emitted
     cpu_ms: float | None = None  # CPU time the process had used when the frame was emitted
+    name: str | None = None  # the image file it came from (folders and single images)
 
     def record(self) -> dict:
         return {"type": "frame", "frame": self.frame, "pts_ms": round(self.pts_ms, 1),
@@ -68,7 +69,7 @@ class FrameResult:
                 "dropped": self.dropped, "regions": [r.record() for r in self.regions],
                 "stage_ms": {k: round(v, 2) for k, v in self.stage_ms.items()},
                 "rss_mb": None if self.rss_mb is None else round(self.rss_mb, 1),
-                "cpu_ms": None if self.cpu_ms is None else round(self.cpu_ms, 1)}
+                "cpu_ms": None if self.cpu_ms is None else round(self.cpu_ms, 1)} | ({"image": self.name} if self.name else {})
 
 
 @dataclass
@@ -146,7 +147,9 @@ class FrameProcessor:
                 self.dropped += 1
                 yield FrameResult(index, pts_ms, captured_ms, None, [], None, dropped=True)
             frame = offered.frame
-            yield self.process(frame.index, frame.pts_ms, frame.image, offered.captured_ms, new_scene=frame.new_scene)
+            result = self.process(frame.index, frame.pts_ms, frame.image, offered.captured_ms, new_scene=frame.new_scene)
+            result.name = frame.name
+            yield result
 
     def summary(self) -> dict:
         """The event contract's summary record."""

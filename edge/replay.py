@@ -17,7 +17,7 @@ from edge.errors import UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
-from edge.sinks import EventLog, VideoSink
+from edge.sinks import EventLog, open_output
 from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, require_installed
 
@@ -32,6 +32,7 @@ class ReplayOptions:
     ocr_only: bool = False
     max_frames: int | None = None
     realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
+    sequence: bool = False  # a folder of images is one video's frames (tracked across), not separate photos
     profile: str | None = None  # device profile name (edge/profiles.py); None: the defaults
     cores: int | None = None  # overrides the profile's core count
     memory_budget_mb: float | None = None  # overrides the profile's memory budget
@@ -91,9 +92,11 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     """
     profile = get_profile(options.profile, options.cores, options.memory_budget_mb)
     cores = apply_cores(profile)
-    frames = open_source(options.input)
+    frames = open_source(options.input, options.sequence)
     events = EventLog(options.events) if options.events else None
-    video = VideoSink(options.output, frames.fps) if options.output else None
+    pictures = frames.frame_count if options.max_frames is None or frames.frame_count is None \
+        else min(frames.frame_count, options.max_frames)
+    video = open_output(options.output, frames.fps, frames.is_image, pictures) if options.output else None
     try:
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
                                                             options.translation_cache, cloud_route(options),
@@ -108,7 +111,7 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
                 events.write(result.record())
             shown = result.image if result.image is not None else shown
             if video and shown is not None:
-                video.write(shown)
+                video.write(shown, result.name)
             if preview and result.image is not None:
                 preview.show(result.image)
             progress.update(1)
@@ -154,7 +157,7 @@ def print_summary(summary: dict, options: ReplayOptions) -> None:
             print(f"  {stage:10} p50 {ms['p50']:7.1f} ms   p95 {ms['p95']:7.1f} ms   ({ms['n']} calls)")
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    for label, path in (("events", options.events), ("video", options.output)):
+    for label, path in (("events", options.events), ("output", options.output)):
         if path:
             print(f"  {label}: {path}")
     print(json.dumps(summary, ensure_ascii=False))

@@ -64,7 +64,7 @@ class TrackerOptions:
     missed_keyframes: int = 2  # a region the detector misses this many keyframes running is lost
     lost_keep_ms: float = 3000.0  # a lost region is remembered this long for re-identification
     cut_kept_share: float = 0.45  # a scene change: fewer of the tracked points than this survive the frame ...
-    cut_thumb_ncc: float = 0.75  # ... and the frame's thumbnail correlates less than this with the last one,
+    cut_thumb_ncc: float = 0.68  # ... and the frame's thumbnail correlates less than this with the last one,
     cut_thumb_alone: float = 0.5  # or it correlates less than this whatever the points say (on the standard
     # and two development scenarios: ordinary frames ≥ 0.59 kept / ≥ 0.83 correlation, cut and whip frames
     # ≤ 0.40 / ≤ 0.61)
@@ -283,10 +283,11 @@ class FlowTracker:
         """Forget everything: the next frame starts a new scene (a photo of a folder)."""
         for track in list(self.tracks.values()):
             self.transition(track, Event.SCENE_CUT, 0.0)
+        if self._prev is not None:
+            self.scene += 1
         self._prev = self._thumb = self._background = None
         self.since_keyframe = _IDENTITY.copy()
         self.motion = (0.0, 0.0)
-        self.scene += 1
         self._after_cut = True
 
     # -- every frame ---------------------------------------------------------------------------

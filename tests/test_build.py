@@ -91,7 +91,7 @@ def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_pa
     torch_threads(torch.get_num_threads())  # this process imported edge, which limits OpenMP to one thread
     sp = sentencepiece.SentencePieceProcessor(model_file=str(out / "spm.model"))
     state = torch.load(run / "checkpoint.pt", weights_only=False)
-    assert state["arch"] == {"d_model": 32, "layers": 1, "heads": 2, "ffn": 64}
+    assert state["arch"] == {"d_model": 32, "layers": 1, "heads": 2, "ffn": 64, "enc_layers": None, "dec_layers": None}
     model = build_model(sp.get_piece_size(), argparse.Namespace(**state["arch"]))
     model.load_state_dict(state["model"])
     model.eval()

@@ -65,7 +65,7 @@ class Pair:
 
 
 # -- cleaning -------------------------------------------------------------------------------------
-_PLACEHOLDER = re.compile(r"%[-+ #0-9.*$]*(?:l{0,2}|h{0,2}|[jztLqI]|I64)[diouxXeEfgGcsSpn@]|%\(\w+\)[a-z]|%\d|"
+_PLACEHOLDER = re.compile(r"%[-+#0-9.*$]*(?:l{0,2}|h{0,2}|[jztLqI]|I64)[diouxXeEfgGcsSpn@]|%\(\w+\)[a-z]|%\d|"
                           r"\{[^{}]*\}|\$\{[^}]*\}|\$\w+|<\w+/>|&\w+;(?=\S)")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QT_ACCEL = re.compile(r"\s*\(&\w\)")
@@ -330,6 +330,15 @@ def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_ou
     return manifest
 
 
+def write_sources(manifest: dict, path: Path) -> None:
+    """Every source of the corpus, one line each: package, version, licence, pairs per kind (the model card's table)."""
+    lines = ["# package\tversion\tlicence (from its copyright file)\tpairs (train+dev+test) by kind"]
+    for package, meta in manifest["packages"].items():
+        pairs = ", ".join(f"{kind} {count}" for kind, count in sorted(meta["pairs"].items()))
+        lines.append(f"{package}\t{meta.get('version', '')}\t{meta['licence']}\t{pairs}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def package_list(work: Path) -> list[str]:
     """The packages to harvest, found once with apt-file and kept in ``WORK/packages.txt``."""
     listing = work / "packages.txt"
@@ -358,6 +367,7 @@ def main() -> None:
                 print(f"fetched {n}/{len(todo)}", flush=True)
     info = package_info(packages)
     manifest = assemble(args.work, packages, info)
+    write_sources(manifest, args.work / "out" / "SOURCES.tsv")
     print(json.dumps(manifest["splits"]), flush=True)
 
 
