@@ -473,6 +473,12 @@ class FlowTracker:
             # the old text in over new content
             track.settled = False
             return
+        if track.partial and not reading.partial and track.text is not None and track.read_w >= 0.9 * reading.box[2] \
+                and (reading.text is None or reading.ocr_conf < track.ocr_conf):
+            # read at the frame's edge, but the line was already whole (the box has not grown since): now
+            # that it is clear of the edge, that confident reading stands, not a blurred one taken in motion
+            track.partial, track.signature, track.read_w = False, reading.signature, track.box[2]
+            return
         track.signature, track.read_w = reading.signature, track.box[2]
         # a reading cut by the frame's edge is never final: the whole line is still to come
         track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
