@@ -89,7 +89,16 @@ class StageTimes:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far: ``VmHWM`` from ``/proc/self/status`` on Linux.
+    ``ru_maxrss`` is only the fallback elsewhere: Linux carries it across ``execve``, so a replay started
+    by a bigger parent (the benchmark harness after rendering a scenario) would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -92,3 +92,15 @@ def test_bench_refuses_ground_truth_of_another_video(tmp_path):
     result = run_cli("bench", str(tmp_path / "a.mp4"), "--gt", str(tmp_path / "a.gt.json"), "--compare", "magic",
                      "--out", str(tmp_path / "o"))
     assert result.returncode == 1 and "unknown comparison 'magic'" in result.stderr
+
+
+def test_peak_memory_is_the_replays_own_even_when_started_by_a_bigger_parent(tmp_path):
+    """Linux carries ``ru_maxrss`` across ``execve``: a replay started by a 400 MB parent reported 400 MB.
+    The summary's peak comes from the child's own ``VmHWM``."""
+    ballast = bytearray(400 * 2**20)
+    ballast[::4096] = b"\1" * len(ballast[::4096])  # touch every page: resident
+    events = tmp_path / "e.jsonl"
+    result = run_cli("replay", "edge/assets/demo_de.mp4", "--offline", "--max-frames", "3", "--events", str(events), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(events.read_text().splitlines()[-1])
+    assert 50 < summary["peak_rss_mb"] < 350 and len(ballast) == 400 * 2**20
