@@ -10,8 +10,16 @@ from pathlib import Path
 
 import torch
 
-from models.translator.corpus import (assemble, clean_text, has_placeholder, keep_pair, package_pairs, read_mo,
-                                      split_of, write_sources)
+from models.translator.corpus import (
+    assemble,
+    clean_text,
+    has_placeholder,
+    keep_pair,
+    package_pairs,
+    read_mo,
+    split_of,
+    write_sources,
+)
 from models.translator.pack import pack, unpack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus" / "files"

@@ -285,7 +285,8 @@ def main() -> None:
                 minutes = (time.monotonic() - started) / 60
                 lr = optim.param_groups[0]["lr"]
                 speed = tokens / (minutes * 60)
-                msg = f"step {step} loss {float(running) / args.log_every:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
+                loss_mean = float(running) / args.log_every
+                msg = f"step {step} loss {loss_mean:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
                 print(msg, flush=True)
                 log.write(msg + "\n")
                 log.flush()
