@@ -1,6 +1,6 @@
-"""Regenerate the README's end-to-end results table: one command, every figure from one sitting.
+"""Regenerate the end-to-end results tables: one command, every figure from one sitting.
 
-    python -m benchmarks.readme_table            # ~10 min on 2 cores; rewrites README.md between the markers
+    python -m benchmarks.readme_table            # ~10 min on 2 cores
 
 It renders the standard and still scenarios (``benchmarks.scenes --preset ...``, seeded, so the same
 videos every time) into ``work/bench/``, runs ``ar-translate bench`` on them as listed in ``RUNS``
@@ -12,6 +12,7 @@ and ``<!-- bench-table:end -->`` in README.md. Each run's report stays in ``work
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from benchmarks.score import format_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
+HEADLINE = ("<!-- headline:start -->", "<!-- headline:end -->")
+HEADLINE_ROWS = ("signs found", "wrong overlay frames (goal 0)", "time to translation p50 / p95", "frames emitted",
+                 "peak RSS", "keyframes / OCR reads / model translations")
 
 RUNS = [  # (column label, scenario preset, profile, cores, real time, compare with naive)
     ("every frame, 2 cores", "standard", None, None, False, True),
@@ -52,17 +56,31 @@ ROWS = [
 ]
 
 
-def table(columns: list[tuple[str, dict]]) -> str:
+def table(columns: list[tuple[str, dict]], rows: tuple[str, ...] | None = None) -> str:
     lines = ["| | " + " | ".join(label for label, _ in columns) + " |", "|---" * (1 + len(columns)) + "|"]
     for name, cell in ROWS:
-        lines.append(f"| {name} | " + " | ".join(cell(r) for _, r in columns) + " |")
+        if rows is None or name in rows:
+            lines.append(f"| {name} | " + " | ".join(cell(r) for _, r in columns) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_between(path: Path, markers: tuple[str, str], text: str) -> None:
+    """Replace what lies between the two marker lines of ``path`` with ``text``."""
+    start, end = markers
+    page = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(page):
+        raise SystemExit(f"{path} has no {start} … {end} markers")
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}{end}", page), encoding="utf-8")
+    print(f"updated {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "work" / "bench")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--page", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--reuse", action="store_true", help="rewrite the tables from the runs' results.json already in --work")
     args = parser.parse_args()
     columns, speedups = [], []
     for n, (label, preset, profile, cores, realtime, naive) in enumerate(RUNS):
@@ -71,7 +89,8 @@ def main() -> None:
             render(PRESETS[preset], stem)
         options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=args.work / f"run{n}",
                                compare=["naive"] if naive else [], realtime=realtime, profile=profile, cores=cores)
-        results = bench(options)
+        saved = options.out / "results.json"
+        results = json.loads(saved.read_text()) if args.reuse and saved.exists() else bench(options)
         columns.append((f"pipeline, {label}", results["pipeline"]))
         if naive:
             columns.append((f"naive, {label}", results["naive"]))
@@ -79,12 +98,11 @@ def main() -> None:
                 speedups.append(f"{results['speedup']:.1f}× ({label})")
     text = table(columns) + (f"\nSpeed-up, naive ms/frame ÷ pipeline ms/frame: {', '.join(speedups)}.\n" if speedups else "")
     print(text)
-    readme = args.readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
-        raise SystemExit(f"{args.readme} has no {START} … {END} markers")
-    args.readme.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", readme), encoding="utf-8")
-    print(f"updated {args.readme}")
+    write_between(args.page, (START, END), text)
+    pipeline = [(label.removeprefix("pipeline, "), r) for label, r in columns if label.startswith("pipeline, ")]
+    headline = table(pipeline, HEADLINE_ROWS) + (f"\nThroughput against the naive baseline (full-frame Tesseract on every "
+                                                f"frame): {', '.join(speedups)}.\n" if speedups else "")
+    write_between(args.readme, HEADLINE, headline)
 
 
 if __name__ == "__main__":
