@@ -1,10 +1,14 @@
-# Two commands on a fresh Debian machine with Python 3.11:
+# Two commands on a fresh Debian machine (or Raspberry Pi OS) with Python 3.10 or newer:
 #   make demo   installs what is missing, replays the bundled demo video offline, writes out/
 #   make test   installs what is missing, runs the linter and the test suite
-PY ?= python3
+# Python packages go into a project virtual environment (.venv): Debian's own python3 refuses a
+# system-wide pip install (PEP 668). PY=python3 (or any interpreter) uses that one instead.
+VENV ?= .venv
+PY ?= $(VENV)/bin/python3
+VENV_CFG := $(if $(filter $(VENV)/%,$(PY)),$(VENV)/pyvenv.cfg,)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libtesseract-dev libleptonica-dev pkg-config g++ \
-  fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en
+  fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git
 STAMP := .make
 
 .PHONY: demo test bench deps deps-test deps-build lint clean
@@ -18,9 +22,14 @@ $(STAMP)/apt:
 	fi
 	@touch $@
 
+# The venv sees the system's site-packages, so what the machine already has (Debian's python3-numpy,
+# a pre-provisioned CI image) is not downloaded again; everything else is installed into the venv.
+$(VENV)/pyvenv.cfg: | $(STAMP)/apt
+	python3 -m venv --system-site-packages $(VENV)
+
 # tesserocr is built from source against Debian's libtesseract: the PyPI wheel bundles another
-# Tesseract build that read 85 % of our rendered signs where Debian's reads 95 % (README, OCR).
-$(STAMP)/pip: pyproject.toml | $(STAMP)/apt
+# Tesseract build that read 85 % of our rendered signs where Debian's reads 95 % (docs/ocr.md).
+$(STAMP)/pip: pyproject.toml $(VENV_CFG) | $(STAMP)/apt
 	$(PY) -m pip install -q --no-binary tesserocr -e .
 	@$(PY) -c "import subprocess, sys, tesserocr; sys.exit(subprocess.run(['tesseract', '--version'], capture_output=True, text=True).stdout.split()[1] not in tesserocr.tesseract_version())" \
 	  || $(PY) -m pip install -q --force-reinstall --no-deps --no-binary tesserocr tesserocr
@@ -50,4 +59,4 @@ test: lint
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$status
 
 clean:
-	rm -rf $(STAMP) out .pytest_cache
+	rm -rf $(STAMP) out .pytest_cache $(VENV)
