@@ -238,7 +238,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             return _error(503, str(exc))
         return {"translations": out, "model": engines.model_names[(body.source, body.target)]}
 
-    @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}},
+    @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}},
               openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
     async def recognize(request: Request, source: str = "de", target: str = "en"):
         missing = pair_error(source, target)
@@ -247,14 +247,21 @@ def create_app(config: ServerConfig) -> FastAPI:
         image = _decode_image(await request.body(), config.max_image_pixels)
         if isinstance(image, JSONResponse):
             return image
-        recognizer = await asyncio.get_running_loop().run_in_executor(executor, engines.recognizer, source)
+        loop = asyncio.get_running_loop()
         h, w = image.shape[:2]
         quad = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        line = await asyncio.get_running_loop().run_in_executor(executor, recognizer.read, image, quad)
-        if line is None:
-            return {"text": "", "confidence": 0.0, "translation": "",
-                    "model": engines.model_names.get((source, target), "")}
-        translation = (await batcher(source, target).translate([line.text]))[0]
+        try:
+            recognizer = await loop.run_in_executor(executor, engines.recognizer, source)
+            line = await loop.run_in_executor(executor, recognizer.read, image, quad)
+            if line is None:
+                return {"text": "", "confidence": 0.0, "translation": "",
+                        "model": engines.model_names.get((source, target), "")}
+            translation = (await batcher(source, target).translate([line.text]))[0]
+        except UnsupportedLanguagePair as exc:
+            return _error(404, str(exc), available=available)
+        except Exception as exc:  # the recognizer or the model failed: the same 503 as /v1/translate, never a 500
+            log.warning("recognize failed: %s", exc)
+            return _error(503, f"recognizer unavailable: {str(exc)[:200]}")
         return {"text": line.text, "confidence": round(line.conf, 3), "translation": translation,
                 "model": engines.model_names[(source, target)]}
 

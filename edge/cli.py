@@ -206,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--sha256", help="expected sha256 of the download")
     pull.add_argument("--index", help="Argos package index URL (default: $AR_TRANSLATE_ARGOS_INDEX or Argos')")
     pull.add_argument("--quiet", action="store_true", help="no progress bar")
+    pull.add_argument("--max-size", type=float, default=2000.0, metavar="MB",
+                      help="refuse downloads larger than this (default 2000 MB)")
+    pull.add_argument("--insecure", action="store_true",
+                      help="accept plain http:// addresses that are not on this machine (the sha256, if any, still checks)")
     models.set_defaults(func=_models)
     return parser
 

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if command == "pull":
         from models.pull import pull
 
-        entry = pull(args.name, args.url, args.sha256, args.index, progress=not args.quiet)
+        entry = pull(args.name, args.url, args.sha256, args.index, progress=not args.quiet,
+                     max_bytes=int(args.max_size * 1e6), insecure=args.insecure)
         print(f"installed {entry.name} ({entry.kind}, {'→'.join(entry.languages)}) in {entry.folder()}")
         return 0
     raise AssertionError(command)

@@ -283,3 +283,17 @@ def test_pair_without_a_local_model_goes_cloud_only_and_shows_the_text_offline(c
     assert shown[True] and all(translation is None and text for text, translation, _ in shown[True])
     with pytest.raises(UnsupportedLanguagePair):  # without a cloud service it is still an error
         replay(ReplayOptions(str(DEMO_VIDEO), max_frames=5, progress=False))
+
+
+def test_a_failing_recognizer_answers_a_json_503_never_a_500(tmp_path, monkeypatch):
+    """A broken Tesseract language file (a truncated pull) makes OCR fail in the service: /v1/recognize says
+    503 in JSON, as /v1/translate does when its model fails, and translation keeps working."""
+    broken = tmp_path / "home" / "models" / "tesseract-deu"
+    broken.mkdir(parents=True)
+    (broken / "deu.traineddata").write_bytes(b"\0" * 4096)
+    monkeypatch.setenv("AR_TRANSLATE_HOME", str(tmp_path / "home"))
+    with service() as (url, _):
+        status, answer = call(url, "/v1/recognize?source=de&target=en", sign_png("Ausgang"), ctype="image/png")
+        assert status == 503 and answer["detail"].startswith("recognizer unavailable"), (status, answer)
+        status, answer = call(url, "/v1/translate", texts("Ausgang"))
+        assert status == 200 and answer["translations"] == ["exit"]

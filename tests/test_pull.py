@@ -32,6 +32,9 @@ class Files(BaseHTTPRequestHandler):
         start = 0
         if self.headers.get("Range", "").startswith("bytes="):
             start = int(self.headers["Range"][6:].split("-")[0])
+            if start >= len(body):  # as real servers do: nothing left to send from there
+                self.send_error(416)
+                return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         else:
@@ -183,3 +186,61 @@ def test_pull_tesseract_language_then_ocr_in_it(server, isolated_home, tmp_path)
 def test_shipped_models_cannot_be_pulled():
     result = run_cli("models", "pull", "ding-de-en-int8", "--quiet")
     assert result.returncode == 1 and "ships with the package" in result.stderr
+
+
+def test_a_model_name_that_would_leave_the_models_folder_is_refused(isolated_home, tmp_path):
+    for name in ("argos-a/../../x-y", "../evil", "tesseract-..", "Argos-DE-EN", "a\\b"):
+        result = run_cli("models", "pull", name, "--url", "http://127.0.0.1:9/x")
+        assert result.returncode == 1 and "invalid model name" in result.stderr, (name, result.stderr)
+    assert not (isolated_home / "models").exists() and not (isolated_home.parent / "x-y").exists()
+
+
+def test_a_part_file_as_large_as_the_download_is_discarded_and_the_download_starts_again(server, isolated_home):
+    url, files = server
+    files.files["/eng.traineddata"] = ENG_TRAINEDDATA.read_bytes()
+    part = isolated_home / "downloads" / "tesseract-xx.traineddata.part"
+    part.parent.mkdir(parents=True)
+    stale = len(files.files["/eng.traineddata"]) + 10
+    part.write_bytes(b"\0" * stale)  # longer than the file: HTTP 416 on every resume
+    result = run_cli("models", "pull", "tesseract-xx", "--url", f"{url}/eng.traineddata", "--quiet")
+    assert result.returncode == 0, result.stderr
+    installed = isolated_home / "models" / "tesseract-xx" / "xx.traineddata"
+    assert installed.read_bytes() == files.files["/eng.traineddata"] and not part.exists()
+    assert [r for _, r in files.requests] == [f"bytes={stale}-", None]  # one refused resume, one whole download
+
+
+def test_oversized_downloads_and_archives_are_refused(server, isolated_home, tmp_path, monkeypatch):
+    url, files = server
+    files.files["/big.traineddata"] = ENG_TRAINEDDATA.read_bytes()
+    result = run_cli("models", "pull", "tesseract-big", "--url", f"{url}/big.traineddata", "--max-size", "0.5", "--quiet")
+    assert result.returncode == 1 and "over the limit of 0 MB (--max-size)" in result.stderr, result.stderr
+    assert not (isolated_home / "models" / "tesseract-big").exists()
+    from edge.errors import PullError
+    from models import pull
+
+    archive = tmp_path / "bomb.zip"
+    archive.write_bytes(zip_with({f"m{i}.txt": b"x" for i in range(30)} | {"big.bin": b"\0" * 5000}))
+    monkeypatch.setattr(pull, "MAX_MEMBERS", 20)
+    with pytest.raises(PullError, match="31 members"):
+        pull.safe_extract(archive, tmp_path / "out")
+    monkeypatch.setattr(pull, "MAX_MEMBERS", 100)
+    monkeypatch.setattr(pull, "MAX_UNPACKED_BYTES", 4000)
+    with pytest.raises(PullError, match="unpacks to"):
+        pull.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_plain_http_elsewhere_bad_schemes_and_bad_index_json_are_one_line_errors(server, isolated_home):
+    url, files = server
+    for address, message in (("http://example.com/m.zip", "refusing plain http"), ("ftp://example.com/m.zip",
+                                                                                    "unsupported download address"),
+                             ("file:///etc/passwd", "unsupported download address")):
+        result = run_cli("models", "pull", "argos-de-fr", "--url", address)
+        assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    files.files["/object.json"] = b'{"not": "a list"}'
+    files.files["/garbage.json"] = b"<html>"
+    files.files["/odd.json"] = b'[1, "x", {"from_code": "de", "to_code": "fr", "links": [3]}]'
+    for path, message in (("/object.json", "not a list of packages"), ("/garbage.json", "is not JSON"),
+                          ("/odd.json", "has no de→fr package")):
+        result = run_cli("models", "pull", "argos-de-fr", "--index", f"{url}{path}")
+        assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
