@@ -3,7 +3,9 @@ circuit breaker stops calling a service that keeps failing.
 
 HTTP is spoken over a plain socket (stdlib only on the device) because the deadline is a total one:
 library timeouts (http.client, requests, httpx) bound each read, so a server dripping one byte at a
-time keeps them waiting for ever. Here every ``recv`` gets only what is left of the deadline.
+time keeps them waiting for ever. Here every ``recv`` gets only what is left of the deadline, the
+TLS handshake too: ``https://`` URLs are spoken through the stdlib ``ssl`` module with certificate
+and host-name verification on (the system's CA store, or ``ca_bundle`` for a private cloud) and SNI.
 
 Counters (``CloudStats``) feed the summary's ``cloud`` record: ``requests`` (HTTP attempts, probes
 excluded) = ``ok`` + ``timeouts`` + ``errors``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -40,6 +43,25 @@ class ClientOptions:
     max_open_s: float = 8.0  # ... up to this
     probe_timeout_ms: float = 500.0  # /healthz probe deadline
     max_response_bytes: int = 1 << 20
+    ca_bundle: str | None = None  # PEM file of the CA(s) to trust for https (default: the system's store)
+
+
+def check_options(options: ClientOptions) -> None:
+    """A clear error at start, not a silent local-only run: an address the client cannot speak to, a
+    token that cannot travel in a header, a CA bundle that is not there."""
+    from edge.errors import InputError
+
+    parts = urlsplit(options.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"unsupported cloud URL '{options.url}': use https://host[:port] (or http:// on a "
+                         "private network)")
+    if options.token is not None and (not options.token.isprintable() or options.token != options.token.strip()):
+        raise InputError("the cloud token holds a line break, a control character or surrounding spaces")
+    if options.ca_bundle:
+        try:
+            ssl.create_default_context(cafile=options.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(f"cannot use CA bundle {options.ca_bundle}: {exc}") from None
 
 
 @dataclass
@@ -116,16 +138,25 @@ class CircuitBreaker:
         return self.open_total_s + (self.clock() - self.opened_at if self.state == "open" else 0.0)
 
 
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """Certificate and host-name verification on; the system's CA store, or only ``ca_bundle``."""
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, str], deadline: float,
-              max_response_bytes: int, sent: Callable[[int], None] = lambda n: None) -> tuple[int, bytes]:
+              max_response_bytes: int, sent: Callable[[int], None] = lambda n: None,
+              tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
     """One HTTP/1.1 exchange (``Connection: close``) that ends by ``deadline`` (``time.monotonic()``
     seconds) whatever the server does; returns status and body; ``sent`` hears the bytes sent.
-    Raises ``CloudUnavailable``."""
+    ``https`` URLs use ``tls`` (default: ``tls_context()``). Raises ``CloudUnavailable``."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise CloudUnavailable("error", f"unsupported cloud URL '{url}' (http://host:port)")
-    host, port = parts.hostname, parts.port or 80
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CloudUnavailable("error", f"unsupported cloud URL '{url}' (https://host:port)")
+    secure = parts.scheme == "https"
+    host, port = parts.hostname, parts.port or (443 if secure else 80)
     prefix = parts.path.rstrip("/")
+    if any(not str(v).isprintable() for v in headers.values()):
+        raise CloudUnavailable("error", "a header value holds a line break or a control character")
 
     def left() -> float:
         remaining = deadline - time.monotonic()
@@ -133,7 +164,8 @@ def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, 
             raise CloudUnavailable("timeout", "deadline passed")
         return remaining
 
-    head = [f"{method} {prefix}{path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+    authority = f"[{host}]" if ":" in host else host  # an IPv6 address goes in brackets
+    head = [f"{method} {prefix}{path} HTTP/1.1", f"Host: {authority}:{port}", "Connection: close",
             f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
     try:
@@ -144,6 +176,8 @@ def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, 
         raise CloudUnavailable("timeout", f"connect: {exc}") from None
     except OSError as exc:
         raise CloudUnavailable("error", f"connect: {exc}") from None
+    if secure:
+        sock = _handshake(sock, tls or tls_context(), host, left)
     received = bytearray()
     try:
         with sock:
@@ -172,6 +206,24 @@ def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, 
     return _parse(bytes(received))
 
 
+def _handshake(raw: socket.socket, context: ssl.SSLContext, host: str, left: Callable[[], float]) -> ssl.SSLSocket:
+    """The TLS handshake inside what is left of the deadline; a refused certificate says why."""
+    try:
+        sock = context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+        sock.settimeout(left())
+        sock.do_handshake()
+        return sock
+    except ssl.SSLCertVerificationError as exc:
+        raw.close()
+        raise CloudUnavailable("error", f"TLS: certificate refused for {host}: {exc.verify_message}") from None
+    except TimeoutError:
+        raw.close()
+        raise CloudUnavailable("timeout", "TLS handshake: no answer in time") from None
+    except (ssl.SSLError, OSError) as exc:
+        raw.close()
+        raise CloudUnavailable("error", f"TLS handshake failed ({exc}); is it an https server?") from None
+
+
 def _complete(data: bytearray) -> bool:
     end = data.find(b"\r\n\r\n")
     if end < 0:
@@ -198,7 +250,9 @@ class CloudClient:
     counters. Nothing here runs on the display path: the router calls it from its own thread."""
 
     def __init__(self, options: ClientOptions):
+        check_options(options)
         self.options = options
+        self._tls = tls_context(options.ca_bundle) if urlsplit(options.url).scheme == "https" else None
         self._stats = CloudStats()
         self.breaker = CircuitBreaker(options.failures_to_open, options.open_s, options.max_open_s)
         self._headers = {"Content-Type": "application/json"}
@@ -233,9 +287,10 @@ class CloudClient:
         self._stats.probes += 1
         try:
             status, payload = http_call(self.options.url, "GET", "/healthz", b"", {}, time.monotonic() +
-                                        self.options.probe_timeout_ms / 1000, 4096)
-            return status == 200 and json.loads(payload).get("status") == "ok"
-        except (CloudUnavailable, ValueError, AttributeError):  # down, or not the service talking
+                                        self.options.probe_timeout_ms / 1000, 4096, tls=self._tls)
+            answer = json.loads(payload)
+            return status == 200 and isinstance(answer, dict) and answer.get("status") == "ok"
+        except Exception:  # down, or not the service talking (whatever a hostile answer raises)
             return False
 
     def _call(self, path: str, body: bytes, content_type: str, deadline: float, valid) -> dict:
@@ -257,10 +312,14 @@ class CloudClient:
             self._stats.requests += 1
             try:
                 status, payload = http_call(self.options.url, "POST", path, body, headers, deadline,
-                                            self.options.max_response_bytes, self._count_sent)
+                                            self.options.max_response_bytes, self._count_sent, self._tls)
             except CloudUnavailable as exc:
                 self._fail(exc.kind)
                 last = exc
+                continue
+            except Exception as exc:  # anything else a hostile server provokes is a failure too: the breaker
+                self._fail("error")  # always hears it, and always leaves half-open
+                last = CloudUnavailable("error", f"bad response ({type(exc).__name__})")
                 continue
             self._stats.bytes_received += len(payload)
             if 400 <= status < 500:  # our request is wrong: retrying will not help, and the service is up
@@ -268,9 +327,10 @@ class CloudClient:
                 raise CloudUnavailable("error", f"HTTP {status}: {payload[:200].decode('utf-8', 'replace')}")
             try:
                 answer = json.loads(payload) if status == 200 else None
-            except ValueError:
-                answer = None
-            if not isinstance(answer, dict) or not valid(answer):
+                good = isinstance(answer, dict) and bool(valid(answer))
+            except (ValueError, RecursionError, TypeError, AttributeError):  # garbled, or nested to blow the stack
+                good = False
+            if not good:
                 self._fail("error")
                 last = CloudUnavailable("error", f"HTTP {status}" if status != 200 else "garbled answer")
                 continue

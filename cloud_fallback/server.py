@@ -334,7 +334,7 @@ def resolve_token(given: str | None, env: dict) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
-def serve(config: ServerConfig, host: str, port: int) -> None:
+def serve(config: ServerConfig, host: str, port: int, tls_cert: str | None = None, tls_key: str | None = None) -> None:
     """Load every pair's model first (a bad ``--model`` fails here, and the first request is not slow),
     then serve until interrupted."""
     import uvicorn
@@ -342,7 +342,8 @@ def serve(config: ServerConfig, host: str, port: int) -> None:
     app = create_app(config)
     for source, target in config.pairs:
         app.state.engines.translator(source, target)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ssl_certfile=tls_cert,
+                ssl_keyfile=tls_key)
 
 
 def installed_pairs(model: str | None = None) -> list[tuple[str, str]]:

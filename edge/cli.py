@@ -22,7 +22,7 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          output=args.output, ocr_only=args.ocr_only, max_frames=args.max_frames, realtime=realtime,
                          profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
                          translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
-                         cloud_budget_ms=args.cloud_budget_ms, progress=progress,
+                         cloud_budget_ms=args.cloud_budget_ms, cloud_ca=args.cloud_ca, progress=progress,
                          sequence=getattr(args, "sequence", False))
 
 
@@ -99,9 +99,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"no --token or AR_TRANSLATE_SERVER_TOKEN given; this run's token: {token}", file=sys.stderr)
     config = ServerConfig(token=token, model=args.model, beam_size=args.beam_size, max_batch=args.max_batch,
                           pairs=pairs)
-    print(f"serving {', '.join('-'.join(p) for p in pairs)} on http://{args.host}:{args.port} (docs: /docs)",
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    scheme = "https" if args.tls_cert else "http"
+    print(f"serving {', '.join('-'.join(p) for p in pairs)} on {scheme}://{args.host}:{args.port} (docs: /docs)",
           file=sys.stderr)
-    serve(config, args.host, args.port)
+    serve(config, args.host, args.port, args.tls_cert, args.tls_key)
     return 0
 
 
@@ -126,6 +130,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: st
     parser.add_argument("--target", default="en", help="language to translate to, default en")
     parser.add_argument("--offline", action="store_true", help="never open a network socket (no cloud, even with --cloud-url)")
     parser.add_argument("--cloud-url", help="cloud fallback service, e.g. http://host:8080 (token: $AR_TRANSLATE_CLOUD_TOKEN)")
+    parser.add_argument("--cloud-ca", metavar="PEM", help="CA certificate(s) to trust for an https --cloud-url "
+                        "(default: the system's store)")
     parser.add_argument("--cloud-budget-ms", type=float, default=1500.0,
                         help="how long after a keyframe a cloud answer may still replace the local one (default 1500)")
     parser.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
@@ -191,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="catalog name of the translator to serve (default: every installed one)")
     serve.add_argument("--beam-size", type=int, default=4, help="beam width (the device uses 2)")
     serve.add_argument("--max-batch", type=int, default=32, help="texts per model call across concurrent requests")
+    serve.add_argument("--tls-cert", help="serve https with this PEM certificate (chain) ...")
+    serve.add_argument("--tls-key", help="... and this PEM private key")
     serve.set_defaults(func=_serve)
 
     models = sub.add_parser("models", help="the model catalog: list, verify, card, pull")

@@ -40,6 +40,7 @@ class ReplayOptions:
     offline: bool = False  # no socket is ever opened: no cloud route exists at all
     cloud_url: str | None = None  # the cloud fallback service (token: $AR_TRANSLATE_CLOUD_TOKEN)
     cloud_budget_ms: float = 1500.0  # a cloud answer is worth having this long after the keyframe was taken
+    cloud_ca: str | None = None  # PEM CA bundle for an https cloud URL (None: the system's CA store)
     offline_switch: threading.Event | None = None  # live mode's run-time offline toggle (set: no cloud calls)
     progress: bool = True
 
@@ -75,7 +76,7 @@ def cloud_route(options: ReplayOptions) -> CloudRoute | None:
     from cloud_fallback.client import ClientOptions, CloudClient
 
     client = CloudClient(ClientOptions(options.cloud_url, token=os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"),
-                                       source=options.source, target=options.target))
+                                       source=options.source, target=options.target, ca_bundle=options.cloud_ca))
     route = CloudRoute(client, options.cloud_budget_ms)
     if options.offline_switch is not None:
         route.offline = options.offline_switch

@@ -1,0 +1,159 @@
+"""The device talks TLS to the cloud: the real service serves https on 127.0.0.1 with certificates from a
+CA this test creates; the client verifies the chain and the host name, inside its deadline, and every
+kind of refusal is a clear error that leaves the device running locally."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from benchmarks.faults import TOKEN, free_port, service
+from cloud_fallback.client import ClientOptions, CloudClient, CloudUnavailable
+from edge.errors import InputError
+from tests.conftest import DEMO_VIDEO, run_cli
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(subject: str, issuer_key, issuer: x509.Name, key, hosts: list[str], days: tuple[int, int], ca: bool = False):
+    import ipaddress
+
+    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(NOW + datetime.timedelta(days=days[0])).not_valid_after(NOW + datetime.timedelta(days=days[1]))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if hosts:
+        names = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A CA and three server certificates: for 127.0.0.1, for another host, and one that expired."""
+    folder = tmp_path_factory.mktemp("pki")
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("ar-translate test CA", ca_key, _name("ar-translate test CA"), ca_key, [], (-1, 30), ca=True)
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for label, hosts, days in (("good", ["127.0.0.1", "localhost"], (-1, 30)), ("other-host", ["cloud.example.org"], (-1, 30)),
+                               ("expired", ["127.0.0.1", "localhost"], (-30, -1))):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _cert(hosts[0], ca_key, ca.subject, key, hosts, days)
+        (folder / f"{label}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{label}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                                serialization.NoEncryption()))
+    return folder
+
+
+def https_service(pki, label: str):
+    return service(extra_args=["--tls-cert", str(pki / f"{label}.pem"), "--tls-key", str(pki / f"{label}.key")])
+
+
+def client(url: str, ca: str | None) -> CloudClient:
+    return CloudClient(ClientOptions(url, token=TOKEN, ca_bundle=ca, failures_to_open=100))
+
+
+def test_the_client_translates_over_https_with_the_private_ca_and_a_replay_gets_cloud_answers(pki, tmp_path):
+    with https_service(pki, "good") as (url, _):
+        secure = url.replace("http://", "https://")
+        device = client(secure, str(pki / "ca.pem"))
+        assert device.translate(["Ausgang"], time.monotonic() + 5) == ["exit"]
+        assert device.probe() and device.stats.ok == 1
+        events = tmp_path / "e.jsonl"
+        result = run_cli("replay", str(DEMO_VIDEO), "--max-frames", "60", "--cloud-url", secure, "--cloud-ca",
+                         str(pki / "ca.pem"), "--events", str(events), "--quiet",
+                         env={**os.environ, "AR_TRANSLATE_CLOUD_TOKEN": TOKEN})
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(events.read_text().splitlines()[-1])
+        assert summary["cloud"]["ok"] >= 1 and summary["cloud"]["errors"] == 0 and summary["cloud"]["mode"] == "online"
+
+
+@pytest.mark.parametrize("label, ca, reason", [
+    ("good", None, "certificate refused for 127.0.0.1"),  # the system's store does not know the test CA
+    ("other-host", "ca.pem", "certificate refused for 127.0.0.1"),
+    ("expired", "ca.pem", "certificate has expired"),
+])
+def test_a_certificate_that_does_not_verify_is_refused_with_a_clear_reason(pki, label, ca, reason):
+    with https_service(pki, label) as (url, _):
+        device = client(url.replace("http://", "https://"), str(pki / ca) if ca else None)
+        started = time.monotonic()
+        with pytest.raises(CloudUnavailable) as refused:
+            device.translate(["Ausgang"], time.monotonic() + 3)
+        assert reason in str(refused.value) and refused.value.kind == "error", str(refused.value)
+        assert time.monotonic() - started < 3 and device.stats.errors >= 1 and device.stats.ok == 0
+
+
+def test_a_plain_http_server_behind_an_https_url_is_refused_inside_the_deadline(pki):
+    with service() as (url, _):
+        device = client(url.replace("http://", "https://"), str(pki / "ca.pem"))
+        with pytest.raises(CloudUnavailable, match="TLS handshake failed"):
+            device.translate(["Ausgang"], time.monotonic() + 3)
+
+
+def test_unsupported_addresses_and_header_breaking_tokens_fail_at_start(tmp_path):
+    for url in ("ftp://host/x", "host:8080", "https://"):
+        with pytest.raises(InputError, match="unsupported cloud URL"):
+            CloudClient(ClientOptions(url))
+    with pytest.raises(InputError, match="line break"):
+        CloudClient(ClientOptions("https://cloud.example.org", token="abc\r\nX-Evil: 1"))
+    with pytest.raises(InputError, match="cannot use CA bundle"):
+        CloudClient(ClientOptions("https://cloud.example.org", ca_bundle=str(tmp_path / "missing.pem")))
+    result = run_cli("replay", str(DEMO_VIDEO), "--max-frames", "2", "--cloud-url", "ftp://example.org", "--quiet")
+    assert result.returncode == 1 and "unsupported cloud URL" in result.stderr
+
+
+class Hostile(BaseHTTPRequestHandler):
+    """Answers every POST with JSON nested 100,000 deep (RecursionError in a naive client), /healthz
+    with a healthy answer, so the breaker's half-open trial goes through."""
+
+    def do_GET(self):  # noqa: N802
+        self._send(b'{"status": "ok"}')
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._send(b"[" * 100_000 + b"]" * 100_000)
+
+    def _send(self, body: bytes):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_hostile_answer_counts_as_a_failure_and_the_breaker_always_leaves_half_open():
+    port = free_port()
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Hostile)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        device = CloudClient(ClientOptions(f"http://127.0.0.1:{port}", max_attempts=1, failures_to_open=1, open_s=0.05))
+        with pytest.raises(CloudUnavailable):
+            device.translate(["Ausgang"], time.monotonic() + 3)
+        assert device.breaker.state == "open" and device.stats.errors == 1
+        time.sleep(0.06)
+        with pytest.raises(CloudUnavailable):  # the half-open trial: probe passes, the answer is hostile again
+            device.translate(["Ausgang"], time.monotonic() + 3)
+        assert device.breaker.state == "open" and device.stats.errors == 2  # back to open, not stuck half-open
+    finally:
+        httpd.shutdown()
