@@ -27,5 +27,7 @@ ENV AR_TRANSLATE_HOME=/data AR_TRANSLATE_CACHE=/data/cache
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"
-# The token comes from AR_TRANSLATE_SERVER_TOKEN (without it a random one is printed at start).
+# The token comes from AR_TRANSLATE_SERVER_TOKEN, or from a secret file: append
+# `--token-file /run/secrets/ar_translate_token`. On 0.0.0.0 the service refuses to start without one
+# (a generated token is printed only on a loopback address, never into container logs).
 CMD ["ar-translate", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -45,6 +46,7 @@ from edge.translate import Translator, TranslatorOptions, load_translator
 
 log = logging.getLogger("ar_translate.serve")
 ENDPOINTS = ("/v1/translate", "/v1/recognize", "/healthz", "/metrics", "/docs", "/openapi.json")
+PROTECTABLE = ("/metrics", "/docs", "/openapi.json", "/redoc")  # behind the token with ``protect_docs``
 
 
 @dataclass
@@ -58,6 +60,8 @@ class ServerConfig:
     max_image_pixels: int = 1_000_000  # decoded crop size (413 above): a crop, never a frame
     max_batch: int = 32  # texts per model call across requests
     pairs: list[tuple[str, str]] = field(default_factory=lambda: [("de", "en")])
+    protect_docs: bool = False  # /metrics, /docs and /openapi.json need the token too (default: open, for a
+    # private network's monitoring)
 
 
 class TranslateRequest(BaseModel):
@@ -197,7 +201,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         """Token and body size before any handler; counts and times every request."""
         started = time.perf_counter()
         endpoint = request.url.path if request.url.path in ENDPOINTS else "other"  # bounded label values
-        if request.url.path.startswith("/v1/"):
+        if request.url.path.startswith("/v1/") or (config.protect_docs and request.url.path in PROTECTABLE):
             response = _check_token(request, config.token) or await _check_size(request, config.max_body_bytes)
         else:
             response = None
@@ -325,12 +329,40 @@ def _decode_image(data: bytes, max_pixels: int) -> np.ndarray | JSONResponse:
     return image
 
 
-def resolve_token(given: str | None, env: dict) -> tuple[str, bool]:
-    """The token to require: ``--token``, else ``AR_TRANSLATE_SERVER_TOKEN``, else a new random one
-    (returned with True so the caller prints it)."""
-    token = given or env.get("AR_TRANSLATE_SERVER_TOKEN")
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(given: str | None, env: dict, token_file: str | None = None, host: str = "127.0.0.1") -> tuple[str, bool]:
+    """The token to require: ``--token``, else ``--token-file`` (a Docker secret), else
+    ``AR_TRANSLATE_SERVER_TOKEN``, else, on a loopback address only, a new random one (returned with True
+    so the caller prints it). Off loopback a service with no token given refuses to start: a printed
+    token ends up in container logs. Raises ``InputError``."""
+    from edge.errors import InputError
+
+    token = given
+    if token is None and token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read --token-file {token_file}: {exc}") from None
+        if not token:
+            raise InputError(f"--token-file {token_file} is empty")
+    token = token or env.get("AR_TRANSLATE_SERVER_TOKEN")
     if token:
+        if not token.isprintable() or token != token.strip():
+            raise InputError("the token holds a line break, a control character or surrounding spaces")
         return token, False
+    if not is_loopback(host):
+        raise InputError(f"refusing to serve on {host} without a token: give --token, --token-file or "
+                         "AR_TRANSLATE_SERVER_TOKEN (a generated one is only printed on a loopback address)")
     return secrets.token_urlsafe(24), True
 
 

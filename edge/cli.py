@@ -90,7 +90,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from cloud_fallback.server import ServerConfig, installed_pairs, resolve_token, serve
 
-    token, generated = resolve_token(args.token, os.environ)
+    token, generated = resolve_token(args.token, os.environ, args.token_file, args.host)
     pairs = installed_pairs(args.model)
     if not pairs:
         print("error: no translation model installed; see 'ar-translate models list'", file=sys.stderr)
@@ -98,7 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
     if generated:
         print(f"no --token or AR_TRANSLATE_SERVER_TOKEN given; this run's token: {token}", file=sys.stderr)
     config = ServerConfig(token=token, model=args.model, beam_size=args.beam_size, max_batch=args.max_batch,
-                          pairs=pairs)
+                          pairs=pairs, protect_docs=args.protect_docs)
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="catalog name of the translator to serve (default: every installed one)")
     serve.add_argument("--beam-size", type=int, default=4, help="beam width (the device uses 2)")
     serve.add_argument("--max-batch", type=int, default=32, help="texts per model call across concurrent requests")
+    serve.add_argument("--token-file", help="read the token from this file (e.g. a Docker secret)")
+    serve.add_argument("--protect-docs", action="store_true",
+                       help="/metrics, /docs and /openapi.json need the token too (default: open)")
     serve.add_argument("--tls-cert", help="serve https with this PEM certificate (chain) ...")
     serve.add_argument("--tls-key", help="... and this PEM private key")
     serve.set_defaults(func=_serve)

@@ -4,6 +4,7 @@ device's client, and real-time replays through a fault-injecting TCP proxy."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from benchmarks.faultproxy import FaultProxy
 from benchmarks.faults import TOKEN, run_case, service
 from benchmarks.load import parse_metrics
 from cloud_fallback.client import CircuitBreaker, ClientOptions, CloudClient, CloudUnavailable, http_call
-from tests.conftest import DEMO_VIDEO
+from tests.conftest import DEMO_VIDEO, run_cli
 
 FRAMES = 120  # 8 s of the demo in real time per replay
 
@@ -297,3 +298,26 @@ def test_a_failing_recognizer_answers_a_json_503_never_a_500(tmp_path, monkeypat
         assert status == 503 and answer["detail"].startswith("recognizer unavailable"), (status, answer)
         status, answer = call(url, "/v1/translate", texts("Ausgang"))
         assert status == 200 and answer["translations"] == ["exit"]
+
+
+def test_serve_refuses_a_public_address_without_a_token_and_never_prints_one(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "AR_TRANSLATE_SERVER_TOKEN"}
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", "9", env=env, timeout=60)
+    assert result.returncode == 1 and "refusing to serve on 0.0.0.0 without a token" in result.stderr
+    assert "token:" not in result.stderr.split("refusing", 1)[0]
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", "9", "--token-file", str(empty), env=env, timeout=60)
+    assert result.returncode == 1 and "is empty" in result.stderr
+
+
+def test_a_token_file_and_protected_docs(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("from-the-file\n")  # as Docker writes a secret
+    with service(token="from-the-environment", extra_args=["--token-file", str(secret), "--protect-docs"]) as (url, _):
+        assert call(url, "/v1/translate", texts("Ausgang"), token="from-the-file")[0] == 200
+        assert call(url, "/v1/translate", texts("Ausgang"), token="from-the-environment")[0] == 401
+        assert call(url, "/metrics", token=None, method="GET")[0] == 401
+        status, metrics = call(url, "/metrics", token="from-the-file", method="GET")
+        assert status == 200 and "ar_translate" in metrics
+        assert call(url, "/healthz", token=None, method="GET")[0] == 200  # the probe stays open
