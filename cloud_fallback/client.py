@@ -310,6 +310,7 @@ class CloudClient:
             self._stats.retries += made > 0
             made += 1
             self._stats.requests += 1
+            headers["X-Deadline-Ms"] = str(max(1, int((deadline - time.monotonic()) * 1000)))  # the service gives up too
             try:
                 status, payload = http_call(self.options.url, "POST", path, body, headers, deadline,
                                             self.options.max_response_bytes, self._count_sent, self._tls)

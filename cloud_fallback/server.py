@@ -62,6 +62,10 @@ class ServerConfig:
     pairs: list[tuple[str, str]] = field(default_factory=lambda: [("de", "en")])
     protect_docs: bool = False  # /metrics, /docs and /openapi.json need the token too (default: open, for a
     # private network's monitoring)
+    max_inflight: int = 64  # /v1 requests admitted at once; more get 503 + Retry-After at the door
+    max_queued_texts: int = 512  # texts waiting for the model per pair; more get 429 + Retry-After
+    request_deadline_ms: float = 10_000.0  # a request not answered by then gets 503 (the client's
+    # X-Deadline-Ms header, the time it has left, shortens it)
 
 
 class TranslateRequest(BaseModel):
@@ -95,20 +99,31 @@ class Metrics:
         self.errors = Counter("ar_translate_errors", "requests answered with an error", ["kind"], registry=self.registry)
 
 
+class Overloaded(Exception):
+    """The model's queue is full: answered 429 with Retry-After."""
+
+
 class Batcher:
     """Dynamic batching: requests queue their texts; one model call at a time takes everything queued
-    (up to ``max_batch`` texts) and answers each request its share."""
+    (up to ``max_batch`` texts) and answers each request its share. At most ``max_queued`` texts wait;
+    a request whose caller gave up (deadline) is dropped from the queue, not translated."""
 
     def __init__(self, translate: Callable[[list[str]], list[str]], max_batch: int, metrics: Metrics,
-                 executor: ThreadPoolExecutor):
+                 executor: ThreadPoolExecutor, max_queued: int = 512):
         self._translate = translate
         self.max_batch = max_batch
+        self.max_queued = max_queued
         self._metrics = metrics
         self._executor = executor
         self._queue: list[tuple[list[str], asyncio.Future]] = []
         self._running = False
 
+    def queued(self) -> int:
+        return sum(len(texts) for texts, future in self._queue if not future.done())
+
     async def translate(self, texts: list[str]) -> list[str]:
+        if self.queued() + len(texts) > self.max_queued:
+            raise Overloaded(f"{self.queued()} texts are waiting for the model (at most {self.max_queued})")
         future = asyncio.get_running_loop().create_future()
         self._queue.append((texts, future))
         if not self._running:
@@ -122,8 +137,12 @@ class Batcher:
                 taken, size = [], 0
                 while self._queue and (not taken or size + len(self._queue[0][0]) <= self.max_batch):
                     item = self._queue.pop(0)
+                    if item[1].done():  # its caller gave up (deadline passed): no model time for it
+                        continue
                     taken.append(item)
                     size += len(item[0])
+                if not taken:
+                    continue
                 texts = [t for item, _ in taken for t in item]
                 self._metrics.batch.observe(len(texts))
                 try:
@@ -174,6 +193,13 @@ def _error(status: int, detail: str, **extra) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
+def _busy(status: int, detail: str) -> JSONResponse:
+    """429 or 503 with ``Retry-After``: the service is full or late, not broken."""
+    response = _error(status, detail)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="ar-translate cloud fallback", version="1",
                   description="Translation and recognition of sign text for the on-device pipeline.")
@@ -183,6 +209,40 @@ def create_app(config: ServerConfig) -> FastAPI:
     batchers: dict[tuple[str, str], Batcher] = {}
     app.state.config, app.state.metrics, app.state.engines = config, metrics, engines
     available = [f"{s}-{t}" for s, t in config.pairs]
+    state = {"inflight": 0, "ocr_jobs": 0}  # requests being answered, crops being read (one event-loop thread)
+
+    def deadline_s(request: Request) -> float:
+        """Seconds this request may take: the service's limit, shortened by the client's X-Deadline-Ms."""
+        limit = config.request_deadline_ms
+        given = request.headers.get("x-deadline-ms", "")
+        try:
+            limit = min(limit, max(0.0, float(given))) if given else limit
+        except ValueError:
+            pass
+        return limit / 1000.0
+
+    def ocr_job(fn, *args):
+        """Run ``fn`` on the model thread, counted in ``ocr_jobs`` until the thread is done with it (a
+        request that gave up does not stop the thread, so the count is what really waits)."""
+        loop = asyncio.get_running_loop()
+        state["ocr_jobs"] += 1
+        job = executor.submit(fn, *args)
+
+        def done(_):
+            loop.call_soon_threadsafe(lambda: state.__setitem__("ocr_jobs", state["ocr_jobs"] - 1))
+
+        job.add_done_callback(done)
+        return asyncio.wrap_future(job)
+
+    async def bounded(request: Request, work):
+        """``await work`` within the request's deadline; 503 + Retry-After when it passes, 429 when the
+        model's queue is full."""
+        try:
+            return await asyncio.wait_for(work, timeout=deadline_s(request))
+        except TimeoutError:
+            return _busy(503, "deadline passed before the model could answer")
+        except Overloaded as exc:
+            return _busy(429, str(exc))
 
     def pair_error(source: str, target: str) -> JSONResponse | None:
         if (source, target) not in config.pairs:
@@ -193,7 +253,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if (source, target) not in batchers:
             translator = engines.translator(source, target)
             batchers[(source, target)] = Batcher(lambda texts: [r.text for r in translator.translate(texts)],
-                                                 config.max_batch, metrics, executor)
+                                                 config.max_batch, metrics, executor, config.max_queued_texts)
         return batchers[(source, target)]
 
     @app.middleware("http")
@@ -205,12 +265,18 @@ def create_app(config: ServerConfig) -> FastAPI:
             response = _check_token(request, config.token) or await _check_size(request, config.max_body_bytes)
         else:
             response = None
+        admitted = response is None and request.url.path.startswith("/v1/")
+        if admitted and state["inflight"] >= config.max_inflight:
+            response, admitted = _busy(503, f"{state['inflight']} requests in progress (at most {config.max_inflight})"), False
         if response is None:
+            state["inflight"] += admitted
             try:
                 response = await call_next(request)
             except Exception:  # a bug: still a JSON answer, and counted
                 log.exception("request failed")
                 response = _error(500, "internal error")
+            finally:
+                state["inflight"] -= admitted
         if response.status_code >= 400:
             metrics.errors.labels(str(response.status_code)).inc()
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
@@ -223,7 +289,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         return _error(422, "malformed request", errors=errors)
 
     @app.post("/v1/translate", response_model=TranslateResponse, responses={401: {}, 404: {}, 413: {}, 422: {}})
-    async def translate(body: TranslateRequest):
+    async def translate(body: TranslateRequest, request: Request):
         if len(body.texts) > config.max_texts:
             return _error(413, f"{len(body.texts)} texts in one request; at most {config.max_texts}")
         too_long = [i for i, t in enumerate(body.texts) if len(t) > config.max_text_chars]
@@ -235,11 +301,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         if not body.texts:
             return {"translations": [], "model": engines.model_names.get((body.source, body.target), "")}
         try:
-            out = await batcher(body.source, body.target).translate(body.texts)
+            out = await bounded(request, batcher(body.source, body.target).translate(body.texts))
         except UnsupportedLanguagePair as exc:
             return _error(404, str(exc), available=available)
         except ArTranslateError as exc:
             return _error(503, str(exc))
+        if isinstance(out, JSONResponse):
+            return out
         return {"translations": out, "model": engines.model_names[(body.source, body.target)]}
 
     @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}},
@@ -251,23 +319,28 @@ def create_app(config: ServerConfig) -> FastAPI:
         image = _decode_image(await request.body(), config.max_image_pixels)
         if isinstance(image, JSONResponse):
             return image
-        loop = asyncio.get_running_loop()
+        if state["ocr_jobs"] >= config.max_inflight:  # OCR threads cannot be cancelled: bound what waits for them
+            return _busy(503, f"{state['ocr_jobs']} crops are waiting to be read")
         h, w = image.shape[:2]
         quad = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        try:
-            recognizer = await loop.run_in_executor(executor, engines.recognizer, source)
-            line = await loop.run_in_executor(executor, recognizer.read, image, quad)
+
+        async def read() -> dict:
+            recognizer = await ocr_job(engines.recognizer, source)
+            line = await ocr_job(recognizer.read, image, quad)
             if line is None:
                 return {"text": "", "confidence": 0.0, "translation": "",
                         "model": engines.model_names.get((source, target), "")}
             translation = (await batcher(source, target).translate([line.text]))[0]
+            return {"text": line.text, "confidence": round(line.conf, 3), "translation": translation,
+                    "model": engines.model_names[(source, target)]}
+
+        try:
+            return await bounded(request, read())
         except UnsupportedLanguagePair as exc:
             return _error(404, str(exc), available=available)
         except Exception as exc:  # the recognizer or the model failed: the same 503 as /v1/translate, never a 500
             log.warning("recognize failed: %s", exc)
             return _error(503, f"recognizer unavailable: {str(exc)[:200]}")
-        return {"text": line.text, "confidence": round(line.conf, 3), "translation": translation,
-                "model": engines.model_names[(source, target)]}
 
     @app.get("/healthz")
     async def healthz():

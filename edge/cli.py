@@ -98,7 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
     if generated:
         print(f"no --token or AR_TRANSLATE_SERVER_TOKEN given; this run's token: {token}", file=sys.stderr)
     config = ServerConfig(token=token, model=args.model, beam_size=args.beam_size, max_batch=args.max_batch,
-                          pairs=pairs, protect_docs=args.protect_docs)
+                          pairs=pairs, protect_docs=args.protect_docs, max_inflight=args.max_inflight,
+                          max_queued_texts=args.max_queued_texts, request_deadline_ms=args.request_deadline_ms)
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -198,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--beam-size", type=int, default=4, help="beam width (the device uses 2)")
     serve.add_argument("--max-batch", type=int, default=32, help="texts per model call across concurrent requests")
     serve.add_argument("--token-file", help="read the token from this file (e.g. a Docker secret)")
+    serve.add_argument("--max-inflight", type=int, default=64, help="requests answered at once; more get 503 + Retry-After")
+    serve.add_argument("--max-queued-texts", type=int, default=512,
+                       help="texts waiting for the model; more get 429 + Retry-After")
+    serve.add_argument("--request-deadline-ms", type=float, default=10_000.0,
+                       help="a request not answered by then gets 503 (a client's X-Deadline-Ms shortens it)")
     serve.add_argument("--protect-docs", action="store_true",
                        help="/metrics, /docs and /openapi.json need the token too (default: open)")
     serve.add_argument("--tls-cert", help="serve https with this PEM certificate (chain) ...")

@@ -8,6 +8,8 @@ import os
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import cv2
 import numpy as np
@@ -321,3 +323,46 @@ def test_a_token_file_and_protected_docs(tmp_path):
         status, metrics = call(url, "/metrics", token="from-the-file", method="GET")
         assert status == 200 and "ar_translate" in metrics
         assert call(url, "/healthz", token=None, method="GET")[0] == 200  # the probe stays open
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:"))
+
+
+def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_flat():
+    """80 clients at once, each with 64 texts, against a service admitting 8 requests and queueing 128 texts:
+    the overflow is refused at once with Retry-After, what is admitted is answered, memory does not grow with
+    the flood, and a request whose deadline (X-Deadline-Ms) passes gets 503."""
+    limits = ["--max-inflight", "8", "--max-queued-texts", "128", "--request-deadline-ms", "5000"]
+    with service(extra_args=limits) as (url, proc):
+        assert call(url, "/v1/translate", texts("Ausgang"))[0] == 200  # the model is loaded
+        before = _rss_mb(proc.pid)
+        body = json.dumps({"texts": [f"Bitte nicht rauchen {i}" for i in range(64)], "source": "de", "target": "en"})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+        answers: list[tuple[int, bytes]] = []
+
+        def one():
+            answers.append(http_call(url, "POST", "/v1/translate", body.encode(), headers, time.monotonic() + 60, 1 << 22))
+
+        for _ in range(3):  # three waves
+            threads = [threading.Thread(target=one) for _ in range(80)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        statuses = [status for status, _ in answers]
+        assert set(statuses) <= {200, 429, 503} and statuses.count(200) >= 3, sorted(set(statuses))
+        assert statuses.count(429) + statuses.count(503) >= 100  # most of the flood was turned away at once
+        refused = [payload for status, payload in answers if status != 200]
+        assert all(json.loads(p)["detail"] for p in refused)
+        assert _rss_mb(proc.pid) - before < 60  # memory flat: nothing unbounded queued
+        fresh = json.dumps({"texts": [f"Der Zug nach Berlin fällt heute aus {i}" for i in range(64)]}).encode()  # not cached
+        late = urllib.request.Request(f"{url}/v1/translate", data=fresh, method="POST",
+                                      headers={**headers, "X-Deadline-Ms": "1"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(late, timeout=30)
+        assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "1"
+        assert "deadline passed" in json.loads(refused.value.read())["detail"]
+        status, _ = http_call(url, "POST", "/v1/translate", texts("Ausgang"), headers, time.monotonic() + 30, 1 << 22)
+        assert status == 200  # and it serves again once the flood is over
