@@ -192,6 +192,8 @@ def safe_extract(archive: Path, dest: Path) -> None:
             zf.extractall(dest)
     except zipfile.BadZipFile:
         raise PullError(f"corrupt archive {archive.name}: not a readable zip") from None
+    except OSError as exc:  # members that clash ("C" a file and "C/" a folder), or a full disk
+        raise PullError(f"cannot unpack {archive.name}: {exc.strerror or exc} ({Path(exc.filename or '').name})") from None
 
 
 def _single_top(folder: Path) -> Path:
