@@ -4,8 +4,11 @@
 
 Starts ``ar-translate serve`` as a child process on 127.0.0.1, then replays the video in real time
 once offline (the reference) and once per fault (``benchmarks/faultproxy.py``), plus a run whose
-service is killed mid-way. Prints, per case, the frames emitted, the frame latency percentiles
-(next to the offline run's), what the shown regions' answers came from, and the client's counters.
+service is killed mid-way and a healthy run over https (the service terminating TLS with a
+certificate from a throw-away CA, ``benchmarks/tlscerts.py``). Prints, per case, the frames emitted,
+the frame latency percentiles (next to the offline run's), what the shown regions' answers came
+from, and the client's counters; then the cost of one call over http and over https (a TLS handshake
+per call: the client closes every connection).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from benchmarks.faultproxy import MODES, FaultProxy
 from benchmarks.score import nearest_rank
 
 TOKEN = "fault-matrix"
-CASES = ("offline",) + MODES + ("killed",)
+CASES = ("offline",) + MODES + ("killed", "https")
 
 
 def free_port() -> int:
@@ -66,7 +69,7 @@ def service(token: str = TOKEN, ready_s: float = 60.0, extra_args: list[str] | N
 
 
 def run_case(case: str, video: str, max_frames: int | None, url: str | None, proc=None, kill_after_s: float = 4.0,
-             budget_ms: float = 1500.0) -> dict:
+             budget_ms: float = 1500.0, cloud_ca: str | None = None) -> dict:
     """One real-time replay; ``case`` is "offline", a proxy fault, or "killed" (the service process is
     killed ``kill_after_s`` into the run). Returns the figures of the row."""
     from edge.replay import ReplayOptions, replay
@@ -83,7 +86,8 @@ def run_case(case: str, video: str, max_frames: int | None, url: str | None, pro
             killer.start()
         try:
             summary = replay(ReplayOptions(video, realtime=True, max_frames=max_frames, events=events, progress=False,
-                                           offline=case == "offline", cloud_url=cloud_url, cloud_budget_ms=budget_ms))
+                                           offline=case == "offline", cloud_url=cloud_url, cloud_budget_ms=budget_ms,
+                                           cloud_ca=cloud_ca))
         finally:
             if proxy:
                 proxy.close()
@@ -121,11 +125,39 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     args = parser.parse_args()
     rows = []
-    for case in args.cases:
-        with service() as (url, proc):
-            rows.append(run_case(case, args.video, args.max_frames, url, proc))
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print_table(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        from benchmarks.tlscerts import make_pki
+
+        pki = make_pki(Path(tmp))
+        tls = ["--tls-cert", str(pki / "good.pem"), "--tls-key", str(pki / "good.key")]
+        for case in args.cases:
+            with service(extra_args=tls if case == "https" else None) as (url, proc):
+                url = url.replace("http://", "https://") if case == "https" else url
+                rows.append(run_case(case, args.video, args.max_frames, url, proc, cloud_ca=str(pki / "ca.pem")))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        print_table(rows)
+        print(call_cost(pki))
+
+
+def call_cost(pki: Path, calls: int = 50) -> str:
+    """Median ms of one /v1/translate call (one cached text) over http and over https on loopback."""
+    from cloud_fallback.client import ClientOptions, CloudClient
+
+    out = []
+    for secure in (False, True):
+        tls = ["--tls-cert", str(pki / "good.pem"), "--tls-key", str(pki / "good.key")] if secure else None
+        with service(extra_args=tls) as (url, _):
+            url = url.replace("http://", "https://") if secure else url
+            client = CloudClient(ClientOptions(url, token=TOKEN, ca_bundle=str(pki / "ca.pem")))
+            client.translate(["Ausgang"], time.monotonic() + 10)  # model loaded, answer cached
+            times = []
+            for _ in range(calls):
+                start = time.perf_counter()
+                client.translate(["Ausgang"], time.monotonic() + 10)
+                times.append((time.perf_counter() - start) * 1000)
+            p50, p95 = nearest_rank(times, 50), nearest_rank(times, 95)
+            out.append(f"{'https' if secure else 'http'} {p50:.1f} ms p50 / {p95:.1f} p95")
+    return "one call (connect, TLS handshake when https, request, answer), 127.0.0.1: " + "; ".join(out)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ kind of refusal is a clear error that leaves the device running locally."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import threading
@@ -12,56 +11,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from benchmarks.faults import TOKEN, free_port, service
+from benchmarks.tlscerts import make_pki
 from cloud_fallback.client import ClientOptions, CloudClient, CloudUnavailable
 from edge.errors import InputError
 from tests.conftest import DEMO_VIDEO, run_cli
-
-NOW = datetime.datetime.now(datetime.timezone.utc)
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject: str, issuer_key, issuer: x509.Name, key, hosts: list[str], days: tuple[int, int], ca: bool = False):
-    import ipaddress
-
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(NOW + datetime.timedelta(days=days[0])).not_valid_after(NOW + datetime.timedelta(days=days[1]))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if hosts:
-        names = []
-        for host in hosts:
-            try:
-                names.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                names.append(x509.DNSName(host))
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """A CA and three server certificates: for 127.0.0.1, for another host, and one that expired."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("ar-translate test CA", ca_key, _name("ar-translate test CA"), ca_key, [], (-1, 30), ca=True)
-    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for label, hosts, days in (("good", ["127.0.0.1", "localhost"], (-1, 30)), ("other-host", ["cloud.example.org"], (-1, 30)),
-                               ("expired", ["127.0.0.1", "localhost"], (-30, -1))):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _cert(hosts[0], ca_key, ca.subject, key, hosts, days)
-        (folder / f"{label}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{label}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                                serialization.NoEncryption()))
-    return folder
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def https_service(pki, label: str):
