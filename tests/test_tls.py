@@ -118,3 +118,50 @@ def test_a_hostile_answer_counts_as_a_failure_and_the_breaker_always_leaves_half
         assert device.breaker.state == "open" and device.stats.errors == 2  # back to open, not stuck half-open
     finally:
         httpd.shutdown()
+
+
+def test_a_replay_whose_cloud_certificate_is_refused_keeps_translating_locally(pki, tmp_path):
+    with https_service(pki, "expired") as (url, _):
+        events = tmp_path / "e.jsonl"
+        result = run_cli("replay", str(DEMO_VIDEO), "--max-frames", "45", "--cloud-url", url.replace("http://", "https://"),
+                         "--cloud-ca", str(pki / "ca.pem"), "--events", str(events), "--quiet",
+                         env={**os.environ, "AR_TRANSLATE_CLOUD_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    summary = records[-1]
+    assert summary["cloud"]["ok"] == 0 and summary["cloud"]["errors"] >= 1 and summary["frames"] == 45
+    shown = [r for f in records[:-1] for r in f["regions"] if r["translation"]]
+    assert shown and all(r["translation_source"] in ("local", "cache") for r in shown)
+
+
+class HostEcho(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        body = json.dumps({"status": "ok", "host": self.headers.get("Host")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_ipv6_cloud_host_is_bracketed_in_the_host_header():
+    import socket
+
+    from cloud_fallback.client import http_call
+
+    class V6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        httpd = V6(("::1", 0), HostEcho)
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        status, body = http_call(f"http://[::1]:{port}", "GET", "/healthz", b"", {}, time.monotonic() + 5, 4096)
+        assert status == 200 and json.loads(body)["host"] == f"[::1]:{port}"
+    finally:
+        httpd.shutdown()
