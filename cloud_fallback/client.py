@@ -138,6 +138,18 @@ class CircuitBreaker:
         return self.open_total_s + (self.clock() - self.opened_at if self.state == "open" else 0.0)
 
 
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     """Certificate and host-name verification on; the system's CA store, or only ``ca_bundle``."""
     return ssl.create_default_context(cafile=ca_bundle)

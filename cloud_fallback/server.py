@@ -40,6 +40,7 @@ from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
+from cloud_fallback.client import is_loopback
 from edge.errors import ArTranslateError, UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer
 from edge.translate import Translator, TranslatorOptions, load_translator
@@ -400,17 +401,6 @@ def _decode_image(data: bytes, max_pixels: int) -> np.ndarray | JSONResponse:
     if image is None:
         return _error(422, "the image could not be decoded")
     return image
-
-
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve_token(given: str | None, env: dict, token_file: str | None = None, host: str = "127.0.0.1") -> tuple[str, bool]:

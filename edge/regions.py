@@ -47,6 +47,13 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(ncc.min())
 
 
+def ncc(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two equally sized arrays, -1..1 (1: the same picture up to
+    brightness and contrast)."""
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / max(1e-6, float(np.sqrt(float((a * a).sum()) * float((b * b).sum())))))
+
+
 def presence(grey: np.ndarray, box: Box, signature: np.ndarray) -> float | None:
     """How well what is at ``box`` now correlates with ``signature`` (what the region showed when it
     was read), -1..1, over the part of the box inside the frame: one normalised cross-correlation of
@@ -67,11 +74,9 @@ def presence(grey: np.ndarray, box: Box, signature: np.ndarray) -> float | None:
         return None
     now = cv2.resize(crop, (c1 - c0, r1 - r0), interpolation=cv2.INTER_AREA).astype(np.float32)
     then = signature[r0:r1, c0:c1]
-    a, b = now - now.mean(), then - then.mean()
-    energy = float((b * b).sum())
-    if energy < 16.0 * b.size:  # flat (σ < 4 grey levels): nothing to recognise it by
+    if float(then.var()) < 16.0:  # flat (σ < 4 grey levels): nothing to recognise it by
         return None
-    return float((a * b).sum() / max(1e-6, np.sqrt(float((a * a).sum()) * energy)))
+    return ncc(now, then)
 
 
 def inside(inner: Box, outer: Box) -> float:

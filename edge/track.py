@@ -43,7 +43,7 @@ from enum import Enum
 import cv2
 import numpy as np
 
-from edge.regions import Box, inside, iou, presence
+from edge.regions import Box, inside, iou, ncc, presence
 from edge.textnorm import normalise
 
 
@@ -233,12 +233,6 @@ def _transform_box(matrix: np.ndarray, box: Box) -> Box:
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-def _thumb_ncc(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised cross-correlation of two equally sized thumbnails (1: the same picture)."""
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / max(1e-6, float(np.sqrt((a * a).sum() * (b * b).sum()))))
-
-
 THUMB_SIZE = (32, 24)  # the frame thumbnail a scene change is measured on
 
 
@@ -312,7 +306,7 @@ class FlowTracker:
         if groups:
             old = np.concatenate(groups).astype(np.float32)
             new, good = self._flow(prev, small, old)
-        if self._is_cut(good.mean() if groups else 1.0, _thumb_ncc(thumb, last_thumb)):
+        if self._is_cut(good.mean() if groups else 1.0, ncc(thumb, last_thumb)):
             self._cut(small, now_ms)
             return
         if not groups:

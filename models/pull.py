@@ -15,7 +15,6 @@ paths, ``..`` or links are refused (zip-slip), and so are downloads over ``--max
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -29,6 +28,7 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
+from cloud_fallback.client import is_loopback
 from edge.errors import PullError
 from models.catalog import ModelEntry, load_catalog, sha256_of, user_home
 
@@ -54,11 +54,7 @@ def check_url(url: str, insecure: bool = False) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PullError(f"unsupported download address '{url}': use https://")
     if parsed.scheme == "http" and not insecure:
-        try:
-            loopback = parsed.hostname == "localhost" or ipaddress.ip_address(parsed.hostname).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        if not is_loopback(parsed.hostname):
             raise PullError(f"refusing plain http for {url}: use https://, or --insecure to accept it")
     return url
 

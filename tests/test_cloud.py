@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.faultproxy import FaultProxy
 from benchmarks.faults import TOKEN, run_case, service
-from benchmarks.load import parse_metrics
+from benchmarks.load import parse_metrics, rss_mb
 from cloud_fallback.client import CircuitBreaker, ClientOptions, CloudClient, CloudUnavailable, http_call
 from tests.conftest import DEMO_VIDEO, run_cli
 
@@ -325,11 +325,6 @@ def test_a_token_file_and_protected_docs(tmp_path):
         assert call(url, "/healthz", token=None, method="GET")[0] == 200  # the probe stays open
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        return next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:"))
-
-
 def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_flat():
     """80 clients at once, each with 64 texts, against a service admitting 8 requests and queueing 128 texts:
     the overflow is refused at once with Retry-After, what is admitted is answered, memory does not grow with
@@ -337,7 +332,7 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
     limits = ["--max-inflight", "8", "--max-queued-texts", "128", "--request-deadline-ms", "5000"]
     with service(extra_args=limits) as (url, proc):
         assert call(url, "/v1/translate", texts("Ausgang"))[0] == 200  # the model is loaded
-        before = _rss_mb(proc.pid)
+        before = rss_mb(proc.pid)
         body = json.dumps({"texts": [f"Bitte nicht rauchen {i}" for i in range(64)], "source": "de", "target": "en"})
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
         answers: list[tuple[int, bytes]] = []
@@ -356,7 +351,7 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
         assert statuses.count(429) + statuses.count(503) >= 100  # most of the flood was turned away at once
         refused = [payload for status, payload in answers if status != 200]
         assert all(json.loads(p)["detail"] for p in refused)
-        assert _rss_mb(proc.pid) - before < 60  # memory flat: nothing unbounded queued
+        assert rss_mb(proc.pid) - before < 60  # memory flat: nothing unbounded queued
         fresh = json.dumps({"texts": [f"Der Zug nach Berlin fällt heute aus {i}" for i in range(64)]}).encode()  # not cached
         late = urllib.request.Request(f"{url}/v1/translate", data=fresh, method="POST",
                                       headers={**headers, "X-Deadline-Ms": "1"})

@@ -82,16 +82,8 @@ def test_unsupported_addresses_and_header_breaking_tokens_fail_at_start(tmp_path
     assert result.returncode == 1 and "unsupported cloud URL" in result.stderr
 
 
-class Hostile(BaseHTTPRequestHandler):
-    """Answers every POST with JSON nested 100,000 deep (RecursionError in a naive client), /healthz
-    with a healthy answer, so the breaker's half-open trial goes through."""
-
-    def do_GET(self):  # noqa: N802
-        self._send(b'{"status": "ok"}')
-
-    def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._send(b"[" * 100_000 + b"]" * 100_000)
+class JsonPeer(BaseHTTPRequestHandler):
+    """A minimal HTTP peer answering JSON bytes (subclasses say which)."""
 
     def _send(self, body: bytes):
         self.send_response(200)
@@ -101,6 +93,18 @@ class Hostile(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class Hostile(JsonPeer):
+    """Answers every POST with JSON nested 100,000 deep (RecursionError in a naive client), /healthz
+    with a healthy answer, so the breaker's half-open trial goes through."""
+
+    def do_GET(self):  # noqa: N802
+        self._send(b'{"status": "ok"}')
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._send(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_a_hostile_answer_counts_as_a_failure_and_the_breaker_always_leaves_half_open():
@@ -134,16 +138,9 @@ def test_a_replay_whose_cloud_certificate_is_refused_keeps_translating_locally(p
     assert shown and all(r["translation_source"] in ("local", "cache") for r in shown)
 
 
-class HostEcho(BaseHTTPRequestHandler):
+class HostEcho(JsonPeer):
     def do_GET(self):  # noqa: N802
-        body = json.dumps({"status": "ok", "host": self.headers.get("Host")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self._send(json.dumps({"status": "ok", "host": self.headers.get("Host")}).encode())
 
 
 def test_an_ipv6_cloud_host_is_bracketed_in_the_host_header():
