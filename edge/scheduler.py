@@ -25,10 +25,11 @@ import cv2
 import numpy as np
 
 from edge import deblur
+from edge.association import FRAGMENT, Reading, Snapshot, match
 from edge.detect import TextDetector
 from edge.ocr import Recognizer, upright_crop
 from edge.regions import content_signature, inside, presence, similarity
-from edge.track import FRAGMENT, Reading, Snapshot, TrackerOptions, match
+from edge.track import TrackerOptions
 from edge.translate import Translator
 
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed

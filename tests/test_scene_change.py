@@ -180,8 +180,8 @@ def test_lost_regions_are_not_drawn_and_a_cut_removes_every_region():
     tracker = FlowTracker()
     sign, _ = sign_photo(["Notausgang"], seed=4, styles=STYLE)
     tracker.update(sign, 0.0)
+    from edge.association import Reading
     from edge.regions import content_signature
-    from edge.track import Reading
 
     grey = cv2.cvtColor(sign, cv2.COLOR_BGR2GRAY)
     box = (150.0, 200.0, 300.0, 60.0)

@@ -11,12 +11,13 @@ import pytest
 
 from benchmarks.scenes import SceneOptions, render
 from benchmarks.signs import SignStyle, sign_photo
+from edge.association import FRAGMENT, Reading, Snapshot, match
 from edge.capture import Frame, FrameSource, open_source
 from edge.pipeline import Pipeline
 from edge.profiles import PROFILES, get_profile
 from edge.regions import content_signature, iou, similarity
 from edge.scheduler import KeyframeReader
-from edge.track import FRAGMENT, FlowTracker, Reading, Snapshot, match
+from edge.track import FlowTracker
 from edge.translate import TranslationCache
 from tests.conftest import run_cli
 
