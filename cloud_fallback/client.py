@@ -18,8 +18,15 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
+
+LATENCY_EDGES_MS = (25, 50, 100, 200, 400, 800, 1600)  # request latency histogram bins (upper edges); one more
+# bin counts what took longer
+
+
+def latency_bin(ms: float) -> int:
+    return next((i for i, edge in enumerate(LATENCY_EDGES_MS) if ms <= edge), len(LATENCY_EDGES_MS))
 
 
 class CloudUnavailable(Exception):
@@ -79,6 +86,8 @@ class CloudStats:
     upgraded: int = 0  # regions whose shown answer became the cloud's (set by the router)
     circuit_opened: int = 0  # times the breaker opened ...
     circuit_recovered: int = 0  # ... and closed again after a good half-open trial
+    latency_ms_hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_EDGES_MS) + 1))  # answered
+    # requests by latency (bins: LATENCY_EDGES_MS)
 
     def record(self) -> dict:
         out = asdict(self)
@@ -323,9 +332,11 @@ class CloudClient:
             made += 1
             self._stats.requests += 1
             headers["X-Deadline-Ms"] = str(max(1, int((deadline - time.monotonic()) * 1000)))  # the service gives up too
+            started = time.monotonic()
             try:
                 status, payload = http_call(self.options.url, "POST", path, body, headers, deadline,
                                             self.options.max_response_bytes, self._count_sent, self._tls)
+                self._stats.latency_ms_hist[latency_bin((time.monotonic() - started) * 1000)] += 1
             except CloudUnavailable as exc:
                 self._fail(exc.kind)
                 last = exc

@@ -3,6 +3,9 @@
     POST /v1/translate   {"texts": [...], "source": "de", "target": "en"} → {"translations": [...], "model": "..."}
     POST /v1/recognize?source=de&target=en   body: a JPEG or PNG crop of one text line
                          → {"text": "...", "confidence": 0.93, "translation": "...", "model": "..."}
+    GET  /v1/models, /v1/models/{name}/{version}, /v1/cache/{pair}   releases and cache bundles
+                         (``cloud_fallback/deploy.py``)
+    POST /v1/telemetry, GET /v1/telemetry/summary   fleet telemetry (``cloud_fallback/telemetry.py``)
     GET  /healthz        {"status": "ok", "pairs": ["de-en"], "model": "..."}   (no token needed)
     GET  /metrics        Prometheus text format
     GET  /docs, /openapi.json
@@ -41,12 +44,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel, Field
 
 from cloud_fallback.client import is_loopback
+from cloud_fallback.deploy import Releases, deploy_router
+from cloud_fallback.store import Store
+from cloud_fallback.telemetry import FleetCollector, telemetry_router
 from edge.errors import ArTranslateError, UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer
 from edge.translate import Translator, TranslatorOptions, load_translator
 
 log = logging.getLogger("ar_translate.serve")
-ENDPOINTS = ("/v1/translate", "/v1/recognize", "/healthz", "/metrics", "/docs", "/openapi.json")
+ENDPOINTS = ("/v1/translate", "/v1/recognize", "/v1/models", "/v1/telemetry", "/v1/telemetry/summary", "/healthz",
+             "/metrics", "/docs", "/openapi.json")
+PREFIXES = ("/v1/models/", "/v1/cache/")  # endpoints with a name in the path: one label each
 PROTECTABLE = ("/metrics", "/docs", "/openapi.json", "/redoc")  # behind the token with ``protect_docs``
 
 
@@ -67,6 +75,8 @@ class ServerConfig:
     max_queued_texts: int = 512  # texts waiting for the model per pair; more get 429 + Retry-After
     request_deadline_ms: float = 10_000.0  # a request not answered by then gets 503 (the client's
     # X-Deadline-Ms header, the time it has left, shortens it)
+    releases: Path | None = None  # folder of release packages published at /v1/models (None: none)
+    store: str = ":memory:"  # SQLite file of the answers given (cache bundles) and the fleet's telemetry
 
 
 class TranslateRequest(BaseModel):
@@ -177,7 +187,7 @@ class Engines:
             key = (source, target)
             if key not in self._translators:
                 options = TranslatorOptions(source=source, target=target, beam_size=self.config.beam_size,
-                                            model=self.config.model,
+                                            model=self.config.model, bundle=False,
                                             max_batch=max(self.config.max_batch, TranslatorOptions.max_batch))
                 self._translators[key] = load_translator(options)
                 self.model_names[key] = self._translators[key].model_name
@@ -210,6 +220,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     batchers: dict[tuple[str, str], Batcher] = {}
     app.state.config, app.state.metrics, app.state.engines = config, metrics, engines
     available = [f"{s}-{t}" for s, t in config.pairs]
+    store = Store(config.store)
+    metrics.registry.register(FleetCollector(store))
+    app.state.store = store
+    app.include_router(deploy_router(Releases(config.releases), store, config.token, config.pairs,
+                                     lambda s, t: engines.translator(s, t).model_name))
+    app.include_router(telemetry_router(store))
     state = {"inflight": 0, "ocr_jobs": 0}  # requests being answered, crops being read (one event-loop thread)
 
     def deadline_s(request: Request) -> float:
@@ -261,7 +277,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def guard(request: Request, call_next):
         """Token and body size before any handler; counts and times every request."""
         started = time.perf_counter()
-        endpoint = request.url.path if request.url.path in ENDPOINTS else "other"  # bounded label values
+        path = request.url.path
+        endpoint = path if path in ENDPOINTS else next((p + "*" for p in PREFIXES if path.startswith(p)), "other")
         if request.url.path.startswith("/v1/") or (config.protect_docs and request.url.path in PROTECTABLE):
             response = _check_token(request, config.token) or await _check_size(request, config.max_body_bytes)
         else:
@@ -309,7 +326,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             return _error(503, str(exc))
         if isinstance(out, JSONResponse):
             return out
-        return {"translations": out, "model": engines.model_names[(body.source, body.target)]}
+        model = engines.model_names[(body.source, body.target)]
+        store.record_answers(f"{body.source}-{body.target}", model, body.texts, out)
+        return {"translations": out, "model": model}
 
     @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}},
               openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
@@ -332,6 +351,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 return {"text": "", "confidence": 0.0, "translation": "",
                         "model": engines.model_names.get((source, target), "")}
             translation = (await batcher(source, target).translate([line.text]))[0]
+            store.record_answers(f"{source}-{target}", engines.model_names[(source, target)], [line.text], [translation])
             return {"text": line.text, "confidence": round(line.conf, 3), "translation": translation,
                     "model": engines.model_names[(source, target)]}
 

@@ -23,7 +23,8 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
                          translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
                          cloud_budget_ms=args.cloud_budget_ms, cloud_ca=args.cloud_ca, progress=progress,
-                         sequence=getattr(args, "sequence", False))
+                         sequence=getattr(args, "sequence", False), telemetry=args.telemetry,
+                         telemetry_budget_kb=args.telemetry_budget_kb)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -89,6 +90,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from cloud_fallback.server import ServerConfig, installed_pairs, resolve_token, serve
+    from models.catalog import user_home
 
     token, generated = resolve_token(args.token, os.environ, args.token_file, args.host)
     pairs = installed_pairs(args.model)
@@ -99,7 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"no --token or AR_TRANSLATE_SERVER_TOKEN given; this run's token: {token}", file=sys.stderr)
     config = ServerConfig(token=token, model=args.model, beam_size=args.beam_size, max_batch=args.max_batch,
                           pairs=pairs, protect_docs=args.protect_docs, max_inflight=args.max_inflight,
-                          max_queued_texts=args.max_queued_texts, request_deadline_ms=args.request_deadline_ms)
+                          max_queued_texts=args.max_queued_texts, request_deadline_ms=args.request_deadline_ms,
+                          releases=args.releases, store=args.store or str(user_home() / "server" / "store.sqlite"))
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -107,6 +110,24 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"serving {', '.join('-'.join(p) for p in pairs)} on {scheme}://{args.host}:{args.port} (docs: /docs)",
           file=sys.stderr)
     serve(config, args.host, args.port, args.tls_cert, args.tls_key)
+    return 0
+
+
+def _telemetry(args: argparse.Namespace) -> int:
+    from edge.telemetry import Spool, upload
+
+    spool = Spool()
+    if args.telemetry_command == "show":
+        for path in spool.pending():
+            print(path.read_text(encoding="utf-8"))
+        print(f"{len(spool.pending())} batches waiting in {spool.folder}", file=sys.stderr)
+        return 0
+    report = upload(args.cloud_url, os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"), spool, int(args.budget_kb * 1000),
+                    args.cloud_ca)
+    print(f"uploaded {report.sent} batches ({report.bytes} bytes); {report.left} waiting")
+    if report.error:
+        print(f"error: upload stopped: {report.error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -142,6 +163,11 @@ def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: st
     _add_profile_flags(parser)
     parser.add_argument("--translation-cache", type=Path, metavar="FILE",
                         help="keep translations across runs in this SQLite file")
+    parser.add_argument("--telemetry", action="store_true",
+                        help="opt in: count this run (no image, texts of hard cases only; docs/deployment.md) and "
+                        "upload waiting counts to --cloud-url when online")
+    parser.add_argument("--telemetry-budget-kb", type=float, default=64.0, metavar="KB",
+                        help="telemetry bytes sent per run at most (default 64)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,11 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a request not answered by then gets 503 (a client's X-Deadline-Ms shortens it)")
     serve.add_argument("--protect-docs", action="store_true",
                        help="/metrics, /docs and /openapi.json need the token too (default: open)")
+    serve.add_argument("--releases", type=Path, metavar="DIR",
+                       help="publish the release packages in this folder at /v1/models (python -m models.release)")
+    serve.add_argument("--store", metavar="FILE", help="SQLite file of the answers given (cache bundles) and the fleet's "
+                       "telemetry (default: $AR_TRANSLATE_HOME/server/store.sqlite; :memory: keeps nothing)")
     serve.add_argument("--tls-cert", help="serve https with this PEM certificate (chain) ...")
     serve.add_argument("--tls-key", help="... and this PEM private key")
     serve.set_defaults(func=_serve)
 
-    models = sub.add_parser("models", help="the model catalog: list, verify, card, pull")
+    telemetry = sub.add_parser("telemetry", help="what --telemetry collected: show it, upload it")
+    tsub = telemetry.add_subparsers(dest="telemetry_command", required=True)
+    tsub.add_parser("show", help="print the batches waiting for an upload, exactly as they would be sent")
+    tup = tsub.add_parser("upload", help="send the waiting batches to the service")
+    tup.add_argument("--cloud-url", required=True)
+    tup.add_argument("--cloud-ca", metavar="PEM")
+    tup.add_argument("--budget-kb", type=float, default=64.0, help="bytes sent at most (default 64 KB)")
+    telemetry.set_defaults(func=_telemetry)
+
+    models = sub.add_parser("models", help="the model catalog: list, verify, card, pull, update, rollback")
     msub = models.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="every model, installed or pullable")
     verify = msub.add_parser("verify", help="re-hash installed models")
@@ -227,6 +266,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="refuse downloads larger than this (default 2000 MB)")
     pull.add_argument("--insecure", action="store_true",
                       help="accept plain http:// addresses that are not on this machine (the sha256, if any, still checks)")
+    update = msub.add_parser("update", help="install newer models the service publishes (after a self-test) and "
+                             "its cache bundles")
+    update.add_argument("names", nargs="*", help="only these models (installs them if they are not installed)")
+    update.add_argument("--cloud-url", default=os.environ.get("AR_TRANSLATE_CLOUD_URL"),
+                        help="the service (default: $AR_TRANSLATE_CLOUD_URL; token: $AR_TRANSLATE_CLOUD_TOKEN)")
+    update.add_argument("--cloud-ca", metavar="PEM", help="CA certificate(s) to trust for an https service")
+    update.add_argument("--max-size", type=float, default=500.0, metavar="MB", help="refuse larger downloads (default 500)")
+    update.add_argument("--max-rss-mb", type=float, help="the self-test's peak memory limit on this device "
+                        "(besides the release's own)")
+    update.add_argument("--no-bundles", action="store_true", help="do not fetch cache bundles")
+    update.add_argument("--during-run", action="store_true",
+                        help="switch even while a replay or live run is using the models")
+    update.add_argument("--quiet", action="store_true", help="no progress bar")
+    rollback = msub.add_parser("rollback", help="switch a model back to the version installed before")
+    rollback.add_argument("name")
+    rollback.add_argument("--during-run", action="store_true")
     models.set_defaults(func=_models)
     return parser
 

@@ -27,6 +27,7 @@ from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
+from edge.telemetry import TelemetryRecorder
 from edge.textnorm import normalise
 from edge.track import FlowTracker, TrackerOptions
 from edge.translate import Translator, match_surface
@@ -199,6 +200,7 @@ class Pipeline(FrameProcessor):
         self.keyframes = 0
         self.ocr_reads = 0
         self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
+        self.telemetry: TelemetryRecorder | None = None  # --telemetry: hears every reading and cloud answer
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
         self.tracker = FlowTracker(self.tracker.options, self.profile.flow_width_px)
@@ -222,6 +224,10 @@ class Pipeline(FrameProcessor):
             self.stale_keyframes += 1
             return
         self.tracker.apply(result.readings, result.snapshot, now_ms, result.gone)
+        if self.telemetry:
+            for reading in result.readings:
+                if reading.reread and reading.text:
+                    self.telemetry.reading(reading.text, reading.ocr_conf, reading.translation_source)
         if self.cloud:
             for reading in result.readings:
                 if reading.reread and reading.text and reading.track_id is not None:
@@ -275,6 +281,8 @@ class Pipeline(FrameProcessor):
             if track is None or track.text is None or normalise(track.text) != normalise(answer.asked) \
                     or not answer.translation.strip():
                 continue
+            if self.telemetry:
+                self.telemetry.cloud_answer(answer.text, track.translation, answer.translation)
             track.text = answer.text
             track.translation, track.translation_source = match_surface(answer.text, answer.translation), "cloud"
             self.cloud.stats.upgraded += 1

@@ -18,8 +18,9 @@ from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, open_output
+from edge.telemetry import Spool, TelemetryRecorder, upload
 from edge.translate import TranslatorOptions, load_translator
-from models.catalog import find, require_installed
+from models.catalog import find, models_in_use, require_installed
 
 
 @dataclass
@@ -43,6 +44,8 @@ class ReplayOptions:
     cloud_ca: str | None = None  # PEM CA bundle for an https cloud URL (None: the system's CA store)
     offline_switch: threading.Event | None = None  # live mode's run-time offline toggle (set: no cloud calls)
     progress: bool = True
+    telemetry: bool = False  # opt-in: count this run into a batch and upload waiting batches when online
+    telemetry_budget_kb: float = 64.0  # bytes of telemetry sent per run at most
 
 
 def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProfile = DEFAULT,
@@ -91,6 +94,11 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
     ``preview`` (live mode) shows each annotated frame; when its ``stop`` event is set the run ends
     cleanly after the current frame, outputs and summary written.
     """
+    with models_in_use():  # ``models update`` does not switch a model under a run
+        return _replay(options, build, preview)
+
+
+def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, preview) -> dict:
     profile = get_profile(options.profile, options.cores, options.memory_budget_mb)
     cores = apply_cores(profile)
     frames = open_source(options.input, options.sequence)
@@ -99,9 +107,11 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
         else min(frames.frame_count, options.max_frames)
     video = open_output(options.output, frames.fps, frames.is_image, pictures) if options.output else None
     try:
+        route = None if build else cloud_route(options)
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
-                                                            options.translation_cache, cloud_route(options),
-                                                            bool(options.cloud_url))
+                                                            options.translation_cache, route, bool(options.cloud_url))
+        if options.telemetry and isinstance(processor, Pipeline):
+            processor.telemetry = TelemetryRecorder(f"{options.source}-{options.target}", profile.name)
         total = frames.frame_count
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)
@@ -129,6 +139,9 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
             if not budget["ok"]:
                 summary["warnings"].append(f"peak RSS {budget['peak_rss_mb']:.0f} MB is over the {profile.name} "
                                            f"memory budget of {budget['memory_mb']:.0f} MB")
+        if options.telemetry and isinstance(processor, Pipeline):
+            summary["telemetry"] = _telemetry(processor.telemetry, summary, options, online=route is not None
+                                              and not route.offline.is_set())
         if events:
             events.write(summary)
             events.close()
@@ -140,6 +153,20 @@ def replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None = 
             if sink:
                 sink.discard()
         raise
+
+
+def _telemetry(recorder: TelemetryRecorder, summary: dict, options: ReplayOptions, online: bool) -> dict:
+    """Spool this run's batch; upload what waits when the run was online (never offline)."""
+    spool = Spool()
+    spool.add(recorder.batch(summary, spool.dropped()))
+    out = {"spooled": len(spool.pending()), "uploaded": 0}
+    if online:
+        report = upload(options.cloud_url, os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"), spool,
+                        int(options.telemetry_budget_kb * 1000), options.cloud_ca)
+        out.update(uploaded=report.sent, bytes=report.bytes, spooled=len(spool.pending()))
+        if report.error:
+            out["error"] = report.error
+    return out
 
 
 def _progress(total: int | None, enabled: bool):

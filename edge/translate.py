@@ -1,7 +1,8 @@
 """Translation: a router in front of the on-device model.
 
 Tiers, first answer wins: the translation cache (normalised text → translation, a bounded LRU in
-memory, optionally backed by an SQLite file that outlives the run), the sign glossary, the
+memory, optionally backed by an SQLite file that outlives the run), the service's cache bundle for
+the pair when one was fetched (``edge/bundle.py``), the sign glossary, the
 dictionary phrase table (exact matches of short sign texts, when the model ships one), the sign
 grammar, then the CTranslate2 model, all new texts of a call in one batch. The cloud tier
 (``edge/cloud.py``) answers later, beside this chain, and may replace its answer.
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.bundle import BundleCache, open_bundle
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.textnorm import normalise, phrase_key
 
@@ -39,6 +41,7 @@ class TranslatorOptions:
     phrase_table: bool = True  # consult the dictionary phrase table before the model
     disk_cache: Path | None = None  # SQLite file keeping translations across runs (None: memory only)
     model: str | None = None  # catalog name of the translator (None: the installed one for the pair)
+    bundle: bool = True  # consult the pair's cache bundle from the service, when one was fetched
 
 
 @dataclass
@@ -245,10 +248,12 @@ class Translator:
     """The router the pipeline calls: cache first (memory, then disk when configured), then the
     on-device model in one batch."""
 
-    def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None, model_name: str = "local"):
+    def __init__(self, local: LocalTranslator, options: TranslatorOptions | None = None, model_name: str = "local",
+                 bundle: BundleCache | None = None):
         self.options = options or local.options
         self.local = local
         self.model_name = model_name
+        self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
         self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}") \
             if self.options.disk_cache else None
@@ -257,8 +262,10 @@ class Translator:
         """One translation per text, in order; texts not in the cache go to the model in one batch."""
         cached = [self.cache.get(text) for text in texts]
         missing = list(dict.fromkeys(t for t, c in zip(texts, cached) if c is None))
-        if self.disk and missing:
-            stored = self.disk.get_many(missing)
+        for store in (s for s in (self.disk, self.bundle) if s):  # on disk: kept translations, the service's bundle
+            if not missing:
+                break
+            stored = store.get_many(missing)
             for text, translation in stored.items():
                 self.cache.put(text, translation)
             cached = [c if c is not None else stored.get(t) for t, c in zip(texts, cached)]
@@ -292,5 +299,7 @@ def load_translator(options: TranslatorOptions) -> Translator:
             grammar = SignGrammar(entry.file("grammar"), phrases)
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,
                             grammar)
-    return Translator(local, options, entry.name)
+    bundle = open_bundle(f"{options.source}-{options.target}") if options.bundle else None
+    name = f"{entry.name}@{entry.version}" if entry.version else entry.name  # answers and caches name the version
+    return Translator(local, options, name, bundle)
 

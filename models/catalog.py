@@ -11,9 +11,11 @@ Shipped models live in this package; pulled ones under ``$AR_TRANSLATE_HOME/mode
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,7 @@ class ModelEntry:
     sha256: str = ""  # of the download, when pinned
     size_mb: float = 0.0
     notes: str = ""
+    version: str = ""  # dotted numbers; ``models update`` installs a newer one (models/release.py)
 
     def folder(self) -> Path:
         """Where the files of this model are (or would be) installed."""
@@ -64,6 +67,20 @@ class ModelEntry:
     def file(self, role: str) -> Path:
         """The installed file playing ``role`` in ``layout`` (e.g. ``ct2``, ``source_spm``)."""
         return self.folder() / self.layout.get(role, "")
+
+
+@contextmanager
+def models_in_use():
+    """Held (shared) by every run while it uses the models; ``models update`` switches a model only
+    when it can hold it alone, so an update never happens during a replay or a live run unless asked."""
+    path = user_home() / "models.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def sha256_of(path: Path) -> str:
@@ -83,7 +100,9 @@ def load_catalog(path: Path = CATALOG_PATH) -> list[ModelEntry]:
     for manifest in sorted(pulled_root.glob("*/manifest.json")) if pulled_root.is_dir() else []:
         data = json.loads(manifest.read_text())
         manifests[data["name"]] = ModelEntry(**data["entry"])
-    entries = [manifests.pop(e.name) if e.name in manifests and not e.shipped else e for e in entries]
+    # an installed manifest wins over the catalog's entry, a shipped one too: ``models update`` installs
+    # newer versions of shipped models under the same name (``models rollback`` brings the shipped one back)
+    entries = [manifests.pop(e.name) if e.name in manifests else e for e in entries]
     return entries + list(manifests.values())
 
 

@@ -1,11 +1,11 @@
-"""``ar-translate models list | verify | card | pull``."""
+"""``ar-translate models list | verify | card | pull | update | rollback``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from edge.errors import ModelNotFound
+from edge.errors import ModelNotFound, PullError
 from models.catalog import PACKAGE_DIR, find, load_catalog, verify
 
 
@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
         for entry in load_catalog():
             state = "shipped" if entry.shipped else ("installed" if entry.installed() else "pullable")
             langs = "→".join(entry.languages) if entry.kind == "translator" else ",".join(entry.languages)
-            print(f"{entry.name:30} {entry.kind:12} {langs:8} {entry.format:11} {state:9} "
+            print(f"{entry.name:30} {entry.kind:12} {langs:8} {entry.format:11} {state:9} {entry.version or '-':11} "
                   f"{entry.size_mb:6.1f} MB  {entry.licence}")
         return 0
     if command == "verify":
@@ -41,4 +41,33 @@ def run(args: argparse.Namespace) -> int:
                      max_bytes=int(args.max_size * 1e6), insecure=args.insecure)
         print(f"installed {entry.name} ({entry.kind}, {'→'.join(entry.languages)}) in {entry.folder()}")
         return 0
+    if command == "update":
+        return _update(args)
+    if command == "rollback":
+        from models.update import rollback
+
+        print(f"{args.name}: now {rollback(args.name, args.during_run)}")
+        return 0
     raise AssertionError(command)
+
+
+def _update(args: argparse.Namespace) -> int:
+    import os
+
+    from models.update import UpdateOptions, update
+
+    if not args.cloud_url:
+        raise PullError("give the service with --cloud-url (or $AR_TRANSLATE_CLOUD_URL)")
+    options = UpdateOptions(args.cloud_url, token=os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"), ca_bundle=args.cloud_ca,
+                            max_bytes=int(args.max_size * 1e6), max_rss_mb=args.max_rss_mb, names=args.names,
+                            bundles=not args.no_bundles, during_run=args.during_run, progress=not args.quiet)
+    results, bundles = update(options)
+    for result in results:
+        state = "updated" if result.ok else "FAILED"
+        print(f"{result.name}: {state} {result.old or '-'} -> {result.new}: {result.detail}",
+              file=sys.stdout if result.ok else sys.stderr)
+    if not results:
+        print("models: up to date")
+    for line in bundles:
+        print(line)
+    return 0 if all(r.ok for r in results) else 1

@@ -59,9 +59,10 @@ def check_url(url: str, insecure: bool = False) -> str:
     return url
 
 
-def _open(url: str, headers: dict | None = None):
+def _open(url: str, headers: dict | None = None, context=None):
     try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=TIMEOUT_S)
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=TIMEOUT_S,
+                                      context=context)
     except urllib.error.HTTPError as exc:
         raise PullError(f"download failed: {url} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
@@ -123,9 +124,11 @@ def _resume_offset(response, have: int) -> int:
     return have if match and int(match.group(1)) == have else -1
 
 
-def download(url: str, target: Path, progress: bool = True, max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
+def download(url: str, target: Path, progress: bool = True, max_bytes: int = MAX_DOWNLOAD_BYTES,
+             headers: dict | None = None, context=None) -> Path:
     """Download ``url`` to ``target``, resuming a ``.part`` left by an interrupted run; at most
-    ``max_bytes``. A ``.part`` the server cannot resume (as large as the file or larger: HTTP 416, or a
+    ``max_bytes``; ``headers`` (a token) go with every request, ``context`` is the TLS context. A
+    ``.part`` the server cannot resume (as large as the file or larger: HTTP 416, or a
     Content-Range that starts elsewhere) is discarded and the download starts again."""
     from tqdm import tqdm
 
@@ -133,12 +136,12 @@ def download(url: str, target: Path, progress: bool = True, max_bytes: int = MAX
     target.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.exists() else 0
     try:
-        response = _open(url, {"Range": f"bytes={have}-"} if have else None)
+        response = _open(url, {**(headers or {}), **({"Range": f"bytes={have}-"} if have else {})}, context)
     except PullError as exc:
         if not have or "HTTP 416" not in str(exc):
             raise
         part.unlink()  # the .part is at least as long as the file: it cannot be resumed
-        have, response = 0, _open(url)
+        have, response = 0, _open(url, headers, context)
     with response:
         offset = _resume_offset(response, have)
         if offset < 0:
