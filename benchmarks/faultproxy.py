@@ -9,6 +9,8 @@ Faults (``mode``, switchable while it runs):
     garbage   the proxy answers "200 OK" with a body that is not JSON
     5xx       bursts: for ``burst_s`` of every ``period_s`` seconds every request is answered 503
     flap      ``flap_s`` seconds up (forwarded), ``flap_s`` down (reset), …
+    corrupt   forwarded, but byte ``corrupt_at`` of each answer (headers included) is flipped: a large
+              download arrives whole and wrong, small answers pass untouched
 
 Used by the fault tests and ``python -m benchmarks.faults``.
 """
@@ -22,19 +24,20 @@ import struct
 import threading
 import time
 
-MODES = ("pass", "down", "latency", "reset", "drip", "garbage", "5xx", "flap")
+MODES = ("pass", "down", "latency", "reset", "drip", "garbage", "5xx", "flap", "corrupt")
 
 
 class FaultProxy:
     def __init__(self, upstream: tuple[str, int], mode: str = "pass", seed: int = 0, latency_s: float = 2.0,
                  reset_share: float = 0.3, drip_bytes: int = 1, drip_interval_s: float = 0.05, burst_s: float = 1.0,
-                 period_s: float = 3.0, flap_s: float = 2.0):
+                 period_s: float = 3.0, flap_s: float = 2.0, corrupt_at: int = 1 << 16):
         if mode not in MODES:
             raise ValueError(f"unknown fault '{mode}'; one of {', '.join(MODES)}")
         self.upstream, self.mode = upstream, mode
         self.latency_s, self.reset_share = latency_s, reset_share
         self.drip_bytes, self.drip_interval_s = drip_bytes, drip_interval_s
         self.burst_s, self.period_s, self.flap_s = burst_s, period_s, flap_s
+        self.corrupt_at = corrupt_at
         self.connections = 0
         self.faulted = 0  # connections the fault touched
         self._random = random.Random(seed)
@@ -98,10 +101,11 @@ class FaultProxy:
         except OSError:
             client.close()
             return
-        self._pump(client, upstream, drip=action == "drip")
+        self._pump(client, upstream, drip=action == "drip", corrupt=action == "corrupt")
 
-    def _pump(self, client: socket.socket, upstream: socket.socket, drip: bool) -> None:
+    def _pump(self, client: socket.socket, upstream: socket.socket, drip: bool, corrupt: bool = False) -> None:
         pair = {client: upstream, upstream: client}
+        answered = 0  # bytes of the answer so far
         try:
             while pair:
                 readable, _, _ = select.select(list(pair), [], [], 30)
@@ -111,6 +115,10 @@ class FaultProxy:
                     data = sock.recv(65536)
                     if not data:
                         return
+                    if corrupt and sock is upstream and answered <= self.corrupt_at < answered + len(data):
+                        at = self.corrupt_at - answered
+                        data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+                    answered += len(data) if sock is upstream else 0
                     if drip and sock is upstream:
                         for i in range(0, len(data), self.drip_bytes):
                             client.sendall(data[i: i + self.drip_bytes])

@@ -128,7 +128,8 @@ def _switch(name: str, version: str | None, during_run: bool) -> None:
     lock_path = user_home() / "models.lock"
     with lock_path.open("a") as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if during_run else fcntl.LOCK_NB))
+            if not during_run:  # asked to switch under a run: the run keeps the model it loaded
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise PullError("a replay or live run is using the models: the switch waits until it ends "
                             "(run the update again then, or give --during-run)") from None
