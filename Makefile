@@ -9,6 +9,8 @@ VENV_CFG := $(if $(filter $(VENV)/%,$(PY)),$(VENV)/pyvenv.cfg,)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libtesseract-dev libleptonica-dev pkg-config g++ \
   fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git
+# Only for the tests: a real headless browser renders the service's telemetry page (tests/test_telemetry.py).
+APT_TEST_PACKAGES := chromium chromium-driver
 STAMP := .make
 
 .PHONY: demo test bench deps deps-test deps-build lint clean
@@ -35,7 +37,15 @@ $(STAMP)/pip: pyproject.toml $(VENV_CFG) | $(STAMP)/apt
 	  || $(PY) -m pip install -q --force-reinstall --no-deps --no-binary tesserocr tesserocr
 	@touch $@
 
-$(STAMP)/pip-test: pyproject.toml $(STAMP)/pip
+$(STAMP)/apt-test: | $(STAMP)/apt
+	@missing=$$(for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(STAMP)/pip-test: pyproject.toml $(STAMP)/pip | $(STAMP)/apt-test
 	$(PY) -m pip install -q -e '.[test,train,convert]'
 	@touch $@
 

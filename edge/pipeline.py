@@ -325,7 +325,9 @@ class Pipeline(FrameProcessor):
         cache = self.translator.cache if self.translator else None
         return {
             **super().summary(),
-            "translation_cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses} if cache else None,
+            "translation_cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses,
+                                  "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
+            if cache else None,
             "ocr_engine": self.recognizer.engine_name,
             "keyframes": self.keyframes, "ocr_reads": self.ocr_reads,
             "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,

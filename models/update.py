@@ -258,12 +258,13 @@ def _catalog_entries() -> list[ModelEntry]:
     return [ModelEntry(**raw) for raw in json.loads(CATALOG_PATH.read_text())["models"]]
 
 
-def fetch_bundles(service: Service, pairs: list[str]) -> list[str]:
-    """Fetch and store the cache bundle of each pair; one line per pair saying what happened."""
+def fetch_bundles(service: Service, pairs: list[str], min_count: int = 2) -> list[str]:
+    """Fetch and store the cache bundle of each pair (answers asked at least ``min_count`` times); one
+    line per pair saying what happened."""
     lines = []
     for pair in pairs:
         try:
-            bundle = service.get_json(f"/v1/cache/{quote(pair)}", MAX_BUNDLE_BYTES)
+            bundle = service.get_json(f"/v1/cache/{quote(pair)}?min_count={min_count}", MAX_BUNDLE_BYTES)
             entries = check_bundle(bundle, pair, service.options.token)
             store_bundle(pair, bundle["model"], entries)
             lines.append(f"cache bundle {pair}: {len(entries)} answers of {bundle['model']}")

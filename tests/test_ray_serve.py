@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.faults import free_port
 from cloud_fallback.client import http_call
+from models.catalog import find
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 
@@ -38,7 +39,7 @@ def test_ray_serve_deployment_answers_like_the_plain_service():
             return status, json.loads(payload)
 
         assert post({"texts": ["Ausgang", "Kein Eingang"]}) == (
-            200, {"translations": ["exit", "no entrance"], "model": "ding-de-en-int8"})
+            200, {"translations": ["exit", "no entrance"], "model": f"ding-de-en-int8@{find('ding-de-en-int8').version}"})
         assert post({"texts": ["Ausgang"]}, token=None)[0] == 401
         assert post({"texts": ["Ausgang"], "source": "fr"})[0] == 404
         status, health = http_call(url, "GET", "/healthz", b"", {}, time.monotonic() + 30, 1 << 20)
