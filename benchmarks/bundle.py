@@ -23,8 +23,12 @@ from pathlib import Path
 
 from benchmarks.faults import TOKEN, service
 from benchmarks.harness import BenchOptions, bench
+from benchmarks.readme_table import write_between
 from benchmarks.scenes import PRESETS, render
 from models.update import Service, UpdateOptions, fetch_bundles
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "deployment.md"
+MARKERS = ("<!-- bundle:start -->", "<!-- bundle:end -->")
 
 
 def scenario(work: Path, seed: int) -> Path:
@@ -42,22 +46,18 @@ def replay_online(video: Path, url: str, home: Path) -> dict:
 
 
 def measure(stem: Path, home: Path, out: Path) -> dict:
+    """The standard scenario replayed by the harness with ``home`` as the device's home."""
     os.environ["AR_TRANSLATE_HOME"] = str(home)  # the replay child's home: with or without a bundle
     results = bench(BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=out,
                                  profile="pi4", cores=1, progress=False, report=False))
-    events = [json.loads(line) for line in (out / "pipeline.events.jsonl").read_text().splitlines()]
-    summary = events[-1]
-    shown = {}
-    for record in events[:-1]:
-        for region in record.get("regions", []):
-            if region.get("translation"):
-                shown.setdefault(region["text"], region["translation_source"])
-    return {"score": results["pipeline"], "summary": summary, "first_sources": shown}
+    summary = json.loads((out / "pipeline.events.jsonl").read_text().splitlines()[-1])
+    return {"score": results["pipeline"], "summary": summary}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("work/bench/bundle"))
+    parser.add_argument("--write-docs", action="store_true", help=f"write the table into {DOCS}")
     parser.add_argument("--others", type=int, nargs="+", default=[21, 22, 23, 24, 25, 26],
                         help="seeds of the other scenarios the service learns from")
     args = parser.parse_args()
@@ -70,7 +70,8 @@ def main() -> None:
     standard = args.work / "standard"
     if not standard.with_suffix(".mp4").exists():
         render(PRESETS["standard"], standard)
-    rows = []
+    for stale in args.work.glob("store.sqlite*"):  # the service starts from nothing each run
+        stale.unlink()
     with service(extra_args=["--store", str(args.work / "store.sqlite")]) as (url, _):
         for seed in args.others:
             summary = replay_online(scenario(args.work, seed).with_suffix(".mp4"), url, args.work / "device-home")
@@ -81,20 +82,22 @@ def main() -> None:
             os.environ["AR_TRANSLATE_HOME"] = str(home)
             print(fetch_bundles(Service(UpdateOptions(url, token=TOKEN)), ["de-en"], min_count)[0], file=sys.stderr)
             homes[f"bundle, min_count {min_count}"] = home
+    lines = ["| standard scenario, offline, every frame, pi4, 1 core | lines answered by the bundle | model translations "
+             "| translate stage p50 / p95 | time to translation p50 / p95 | signs found | chrF | ms/frame |",
+             "|---|---|---|---|---|---|---|---|"]
     for label, home in homes.items():
         result = measure(standard, home, args.work / label.replace(" ", "_").replace(",", ""))
-        s, summary = result["score"], result["summary"]
-        from_bundle = sum(1 for src in result["first_sources"].values() if src == "cache")
-        rows.append((label, s, summary, from_bundle, len(result["first_sources"])))
-    print("| standard scenario, offline, pi4, 1 core | texts first shown from the bundle | time to translation "
-          "p50 / p95 | signs found | chrF | translate stage p50 | ms/frame |")
-    print("|---|---|---|---|---|---|---|")
-    for label, s, summary, from_bundle, texts in rows:
-        hits = (summary.get("translation_cache") or {}).get("bundle_hits")
+        s, cache = result["score"], result["summary"].get("translation_cache") or {}
+        hits = cache.get("bundle_hits") or 0
         translate = s["stage_ms"].get("translate") or {}
-        print(f"| {label} | {from_bundle}/{texts} (bundle hits {hits if hits is not None else '–'}) | "
-              f"{s['ttt_p50_ms']} / {s['ttt_p95_ms']} ms | {s['signs_found']}/{s['segments']} | {s['chrf']} | "
-              f"{translate.get('p50', '–')} ms | {s['ms_per_frame']} |")
+        lines.append(f"| {label} | {hits if cache.get('bundle_hits') is not None else '–'} | {cache['misses'] - hits} | "
+                     f"{translate.get('p50')} / {translate.get('p95')} ms | {s['ttt_p50_ms']} / {s['ttt_p95_ms']} ms | "
+                     f"{s['signs_found']}/{s['segments']} | {s['chrf']} | {s['ms_per_frame']} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.write_docs:
+        write_between(DOCS, MARKERS, f"Bundle learned from {len(args.others)} other scenarios (seeds "
+                      f"{', '.join(map(str, args.others))}; `python -m benchmarks.bundle --write-docs`):\n\n{table}")
 
 
 if __name__ == "__main__":

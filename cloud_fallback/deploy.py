@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 
+from cloud_fallback.guard import error
 from cloud_fallback.store import Store
 from edge.bundle import bundle_bytes, sign
 from edge.errors import ArTranslateError
@@ -82,14 +83,14 @@ def deploy_router(releases: Releases, store: Store, token: str, pairs: list[tupl
     async def package(name: str, version: str):
         item = releases.listing().get((name, version))  # looked up, never joined to a path
         if item is None:
-            return JSONResponse({"detail": f"no release {name} {version}"}, status_code=404)
+            return error(404, f"no release {name} {version}")
         return FileResponse(item["_path"], media_type="application/zip", filename=f"{name}-{version}.zip")
 
     @router.get("/v1/cache/{pair}")
     async def bundle(pair: str, limit: int = Query(5000, ge=1, le=MAX_BUNDLE_ENTRIES),
                      min_count: int = Query(2, ge=1)):
         if pair not in available:
-            return JSONResponse({"detail": f"no model for {pair}", "available": available}, status_code=404)
+            return error(404, f"no model for {pair}", available=available)
         source, target = pair.split("-")
         model = model_name(source, target)
         entries = [{"text": t, "translation": tr, "count": c} for t, tr, c in store.top_answers(pair, model, limit, min_count)]

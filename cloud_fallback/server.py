@@ -23,10 +23,7 @@ concurrent clients is in the README. The model runs on one thread, next to the e
 from __future__ import annotations
 
 import asyncio
-import hmac
-import io
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -34,17 +31,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
-from cloud_fallback.client import is_loopback
 from cloud_fallback.deploy import Releases, deploy_router
+from cloud_fallback.guard import check_size, check_token, decode_image, error
 from cloud_fallback.store import Store
 from cloud_fallback.telemetry import FleetCollector, telemetry_router
 from edge.errors import ArTranslateError, UnsupportedLanguagePair
@@ -200,13 +195,9 @@ class Engines:
             return self._recognizers[source]
 
 
-def _error(status: int, detail: str, **extra) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status)
-
-
 def _busy(status: int, detail: str) -> JSONResponse:
     """429 or 503 with ``Retry-After``: the service is full or late, not broken."""
-    response = _error(status, detail)
+    response = error(status, detail)
     response.headers["Retry-After"] = "1"
     return response
 
@@ -261,9 +252,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         except Overloaded as exc:
             return _busy(429, str(exc))
 
-    def pair_error(source: str, target: str) -> JSONResponse | None:
+    def pairerror(source: str, target: str) -> JSONResponse | None:
         if (source, target) not in config.pairs:
-            return _error(404, f"no model for {source}-{target}", available=available)
+            return error(404, f"no model for {source}-{target}", available=available)
         return None
 
     def batcher(source: str, target: str) -> Batcher:
@@ -280,7 +271,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         path = request.url.path
         endpoint = path if path in ENDPOINTS else next((p + "*" for p in PREFIXES if path.startswith(p)), "other")
         if request.url.path.startswith("/v1/") or (config.protect_docs and request.url.path in PROTECTABLE):
-            response = _check_token(request, config.token) or await _check_size(request, config.max_body_bytes)
+            response = check_token(request, config.token) or await check_size(request, config.max_body_bytes)
         else:
             response = None
         admitted = response is None and request.url.path.startswith("/v1/")
@@ -292,7 +283,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 response = await call_next(request)
             except Exception:  # a bug: still a JSON answer, and counted
                 log.exception("request failed")
-                response = _error(500, "internal error")
+                response = error(500, "internal error")
             finally:
                 state["inflight"] -= admitted
         if response.status_code >= 400:
@@ -304,16 +295,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-        return _error(422, "malformed request", errors=errors)
+        return error(422, "malformed request", errors=errors)
 
     @app.post("/v1/translate", response_model=TranslateResponse, responses={401: {}, 404: {}, 413: {}, 422: {}})
     async def translate(body: TranslateRequest, request: Request):
         if len(body.texts) > config.max_texts:
-            return _error(413, f"{len(body.texts)} texts in one request; at most {config.max_texts}")
+            return error(413, f"{len(body.texts)} texts in one request; at most {config.max_texts}")
         too_long = [i for i, t in enumerate(body.texts) if len(t) > config.max_text_chars]
         if too_long:
-            return _error(422, f"text {too_long[0]} is longer than {config.max_text_chars} characters")
-        missing = pair_error(body.source, body.target)
+            return error(422, f"text {too_long[0]} is longer than {config.max_text_chars} characters")
+        missing = pairerror(body.source, body.target)
         if missing:
             return missing
         if not body.texts:
@@ -321,9 +312,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             out = await bounded(request, batcher(body.source, body.target).translate(body.texts))
         except UnsupportedLanguagePair as exc:
-            return _error(404, str(exc), available=available)
+            return error(404, str(exc), available=available)
         except ArTranslateError as exc:
-            return _error(503, str(exc))
+            return error(503, str(exc))
         if isinstance(out, JSONResponse):
             return out
         model = engines.model_names[(body.source, body.target)]
@@ -333,10 +324,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}},
               openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
     async def recognize(request: Request, source: str = "de", target: str = "en"):
-        missing = pair_error(source, target)
+        missing = pairerror(source, target)
         if missing:
             return missing
-        image = _decode_image(await request.body(), config.max_image_pixels)
+        image = decode_image(await request.body(), config.max_image_pixels)
         if isinstance(image, JSONResponse):
             return image
         if state["ocr_jobs"] >= config.max_inflight:  # OCR threads cannot be cancelled: bound what waits for them
@@ -358,10 +349,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             return await bounded(request, read())
         except UnsupportedLanguagePair as exc:
-            return _error(404, str(exc), available=available)
+            return error(404, str(exc), available=available)
         except Exception as exc:  # the recognizer or the model failed: the same 503 as /v1/translate, never a 500
             log.warning("recognize failed: %s", exc)
-            return _error(503, f"recognizer unavailable: {str(exc)[:200]}")
+            return error(503, f"recognizer unavailable: {str(exc)[:200]}")
 
     @app.get("/healthz")
     async def healthz():
@@ -372,81 +363,6 @@ def create_app(config: ServerConfig) -> FastAPI:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
-
-
-def _check_token(request: Request, token: str) -> JSONResponse | None:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        detail = "missing bearer token"
-    elif not hmac.compare_digest(given.strip().encode(), token.encode()):
-        detail = "wrong token"
-    else:
-        return None
-    return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def _check_size(request: Request, limit: int) -> JSONResponse | None:
-    """413 when the declared or the actual body is over ``limit`` bytes (the body is read here, once,
-    and kept for the handler)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return _error(413, f"body of {declared} bytes; at most {limit}")
-    size = 0
-    chunks = []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return _error(413, f"body over {limit} bytes")
-        chunks.append(chunk)
-    request._body = b"".join(chunks)  # Starlette's cache of the body: the handler reads it from here
-    return None
-
-
-def _decode_image(data: bytes, max_pixels: int) -> np.ndarray | JSONResponse:
-    """The crop as a BGR array, or the 413/422 answer. The size is read from the header before
-    decoding: a small file may declare a giant image."""
-    if not data:
-        return _error(422, "empty body: send the crop as image/jpeg or image/png")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            kind, (width, height) = probe.format, probe.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return _error(422, "the body is not a readable JPEG or PNG image")
-    if kind not in ("JPEG", "PNG"):
-        return _error(422, f"a {kind} image; send image/jpeg or image/png")
-    if width * height > max_pixels:
-        return _error(413, f"image of {width}×{height} px; at most {max_pixels} pixels "
-                      "(send the crop of one line, not the frame)")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        return _error(422, "the image could not be decoded")
-    return image
-
-
-def resolve_token(given: str | None, env: dict, token_file: str | None = None, host: str = "127.0.0.1") -> tuple[str, bool]:
-    """The token to require: ``--token``, else ``--token-file`` (a Docker secret), else
-    ``AR_TRANSLATE_SERVER_TOKEN``, else, on a loopback address only, a new random one (returned with True
-    so the caller prints it). Off loopback a service with no token given refuses to start: a printed
-    token ends up in container logs. Raises ``InputError``."""
-    from edge.errors import InputError
-
-    token = given
-    if token is None and token_file:
-        try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read --token-file {token_file}: {exc}") from None
-        if not token:
-            raise InputError(f"--token-file {token_file} is empty")
-    token = token or env.get("AR_TRANSLATE_SERVER_TOKEN")
-    if token:
-        if not token.isprintable() or token != token.strip():
-            raise InputError("the token holds a line break, a control character or surrounding spaces")
-        return token, False
-    if not is_loopback(host):
-        raise InputError(f"refusing to serve on {host} without a token: give --token, --token-file or "
-                         "AR_TRANSLATE_SERVER_TOKEN (a generated one is only printed on a loopback address)")
-    return secrets.token_urlsafe(24), True
 
 
 def serve(config: ServerConfig, host: str, port: int, tls_cert: str | None = None, tls_key: str | None = None) -> None:
