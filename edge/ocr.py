@@ -42,6 +42,11 @@ class OcrOptions:
     min_letters: int = 2  # drop lines with fewer letters (noise, single glyphs)
     min_letter_ratio: float = 0.5  # letters / non-space characters below this → garbage
     max_crop_width_px: int = 2400  # very long lines are scaled down to this width
+    pad_along: float = 0.3  # when a glyph touches the crop's end, the line box is grown by this × its
+    # height at that end and cut again ...
+    pad_across: float = 0.1  # ... and by this × its height above and below
+    grown_conf_margin: float = 0.1  # the grown box's reading wins unless it is this much less confident: a
+    # cut first glyph read as another letter ("Vartesaal") scores about as high as the whole word
     second_look_below: float = 0.9  # a reading less confident than this is read again and the more
     # confident of the two is kept (0 turns it off): from a sharpened crop when the camera was still,
     # from the plain crop when the first look was at a motion-deblurred one (edge/deblur.py)
@@ -77,6 +82,20 @@ def tesseract_language(iso: str) -> tuple[str, Path]:
     )
 
 
+def pad_quad(quad: np.ndarray, left: float, right: float, across: float) -> np.ndarray:
+    """The quad grown by ``left`` and ``right`` × its height at the start and the end of the line and
+    ``across`` × its height above and below: the detector's box is often tight at the ends, and a
+    first or last glyph cut by it is lost (real frames: "BEWARE" read "CEWARE", "WHY" read "aN")."""
+    quad = quad.astype(np.float32)
+    height = float(np.linalg.norm(quad[3] - quad[0]))
+    forward = quad[1] - quad[0]
+    down = quad[3] - quad[0]
+    forward = forward / max(1e-6, float(np.linalg.norm(forward)))
+    down = down / max(1e-6, float(np.linalg.norm(down)))
+    back, ahead, dy = forward * left * height, forward * right * height, down * across * height
+    return np.float32([quad[0] - back - dy, quad[1] + ahead - dy, quad[2] + ahead + dy, quad[3] - back + dy])
+
+
 def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_width_px: int,
                  grey: bool = True) -> np.ndarray:
     """Warp the rotated line quad (tl, tr, br, bl) to an upright strip (grey unless ``grey`` is False)
@@ -99,30 +118,56 @@ def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_w
                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
+def _ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The crop turned dark-on-light (the ground is the majority class after Otsu) and its ink mask."""
+    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if np.count_nonzero(binary) < binary.size / 2:
+        grey, binary = 255 - grey, 255 - binary
+    return grey, binary == 0
+
+
+def _components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, set[int], set[int]]:
+    """Labels and stats of the ink's components, and those touching the top or bottom / a side."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    top_bottom = set(np.unique(np.concatenate([labels[0], labels[-1]]))) - {0}
+    sides = set(np.unique(np.concatenate([labels[:, 0], labels[:, -1]]))) - {0}
+    return labels, stats, top_bottom, sides
+
+
+def glyph_cut_sides(grey: np.ndarray) -> tuple[bool, bool]:
+    """Whether a letter-sized mark (a third to nine tenths of the crop's height, clear of its top and
+    bottom) touches the crop's left end, and its right end: the line box ended inside a glyph."""
+    if grey.size == 0:
+        return False, False
+    _, ink = _ink(grey)
+    labels, stats, top_bottom, _ = _components(ink)
+    height = ink.shape[0]
+    letters = {i for i in range(1, len(stats)) if 0.3 * height <= stats[i, cv2.CC_STAT_HEIGHT] <= 0.9 * height} - top_bottom
+    return bool(letters & set(labels[:, 0].tolist())), bool(letters & set(labels[:, -1].tolist()))
+
+
 def clean_crop(grey: np.ndarray, pad_px: int) -> np.ndarray:
     """Black text on a white ground, edge-touching marks removed, with a white margin.
 
     The sign's ground is the majority class after Otsu, so light-on-dark crops are inverted.
     Levels are stretched so the ground becomes white and the ink black: a grey ground beside a
     white margin would otherwise make Tesseract's own Otsu split grey from white and blacken the
-    whole sign. Dark components that touch the crop's edge are sign borders, frames or the
-    neighbouring line, never the text (the detector's box leaves room around it): painted white.
+    whole sign. Dark components that touch the crop's top or bottom edge are sign borders, frames
+    or the neighbouring line: painted white; at the left and right edges only border-like ones
+    (spanning the height, or long bars) are: a letter cut by the box's end stays.
     """
-    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if np.count_nonzero(binary) < binary.size / 2:
-        grey, binary = 255 - grey, 255 - binary
-    ink = binary == 0
+    grey, ink = _ink(grey)
     if ink.any() and (~ink).any():
         ink_level, ground_level = float(np.median(grey[ink])), float(np.median(grey[~ink]))
         if ground_level - ink_level > 10:
             grey = np.clip((grey.astype(np.float32) - ink_level) * (255.0 / (ground_level - ink_level)), 0, 255).astype(np.uint8)
-    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
-    if count > 1:
-        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        edge = edge[edge > 0]
-        if edge.size:
-            grey = grey.copy()
-            grey[np.isin(labels, edge)] = 255
+    labels, stats, top_bottom, sides = _components(ink)
+    height, width = ink.shape
+    border = {i for i in sides if stats[i, cv2.CC_STAT_HEIGHT] >= 0.9 * height or stats[i, cv2.CC_STAT_WIDTH] >= 0.5 * width}
+    edge = sorted(top_bottom | border)
+    if edge:
+        grey = grey.copy()
+        grey[np.isin(labels, edge)] = 255
     return cv2.copyMakeBorder(grey, pad_px, pad_px, pad_px, pad_px, cv2.BORDER_CONSTANT, value=255)
 
 
@@ -203,18 +248,31 @@ class Recognizer:
         self.engine = _make_engine(self.options.engine, code, tessdata)
         self.engine_name = "tesserocr" if isinstance(self.engine, _TesserocrEngine) else "pytesseract"
 
-    def prepare(self, frame: np.ndarray, quad: np.ndarray) -> np.ndarray:
-        """The upright, dark-on-light grey crop Tesseract is given for one line."""
+    def prepare(self, frame: np.ndarray, quad: np.ndarray, grown: tuple[bool, bool] = (False, False)) -> np.ndarray:
+        """The upright, dark-on-light grey crop Tesseract is given for one line; ``grown``: cut from the
+        line box grown at its start and/or its end (``pad_along``, ``pad_across``)."""
+        if any(grown):
+            along = self.options.pad_along
+            quad = pad_quad(quad, along * grown[0], along * grown[1], self.options.pad_across)
         crop = upright_crop(frame, quad, self.options.line_height_px, self.options.max_crop_width_px)
         return clean_crop(crop, self.options.line_height_px // 3) if crop.size else crop
 
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
         """The text of one line, or None when it is empty or looks like garbage. ``restored``: the frame
-        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first."""
-        first = self.prepare(frame if restored is None else restored, quad)
+        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first.
+        When a glyph touches the crop's end (the box ended inside it) the line is also read from a grown
+        box, which is kept unless clearly less confident: growing every box cost 3 of 204 rendered signs."""
+        source = frame if restored is None else restored
+        first = self.prepare(source, quad)
         if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None
         text, conf = self.engine.read(first)
+        cut = glyph_cut_sides(upright_crop(source, quad, self.options.line_height_px, self.options.max_crop_width_px)) \
+            if self.options.pad_along else (False, False)
+        if any(cut):  # grown only at the end that cuts a glyph: the other may reach the sign's border
+            grown, grown_conf = self.engine.read(self.prepare(source, quad, grown=cut))
+            if grown_conf >= conf - self.options.grown_conf_margin:
+                text, conf = grown, grown_conf
         if conf < self.options.second_look_below:  # the plain crop is cut only when it is needed
             again, again_conf = self.engine.read(sharpen(first) if restored is None else self.prepare(frame, quad))
             if again_conf > conf:

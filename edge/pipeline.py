@@ -257,7 +257,8 @@ class Pipeline(FrameProcessor):
             if job and self._worker and not new_scene:
                 self._worker.submit(job[0], index, image.copy(), *job[1:], scene=self.tracker.scene)
             elif job:
-                result = getattr(self.reader, job[0])(index, image, *job[1:])
+                still = {"still": True} if new_scene and job[0] == "read" else {}  # a photo: small text matters
+                result = getattr(self.reader, job[0])(index, image, *job[1:], **still)
                 result.scene = self.tracker.scene
                 self._attach(result, pts_ms, spent)
         t1 = time.perf_counter()

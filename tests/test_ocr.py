@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import cv2
 import numpy as np
 import pytest
 
@@ -9,7 +12,8 @@ from benchmarks.accuracy import read_lines, rendered_signs
 from benchmarks.metrics import cer
 from benchmarks.signs import SCHEMES, SignStyle, background, sign_photo
 from edge.errors import UnsupportedLanguagePair
-from edge.ocr import OcrOptions, Recognizer, clean_line, tesseract_language
+from edge.ocr import OcrOptions, Recognizer, clean_crop, clean_line, tesseract_language
+from tests.conftest import run_cli
 
 
 def test_quality_bar_on_rendered_signs(detector, recognizer):
@@ -69,3 +73,43 @@ def test_pytesseract_fallback_reads_the_same_sign(detector):
 def test_english_signs_with_english_tesseract(detector):
     image, _ = sign_photo(["Emergency exit"], seed=6, styles=[SignStyle(text_px=40)])
     assert read_lines(detector, Recognizer(OcrOptions(language="en")), image) == ["Emergency exit"]
+
+
+@pytest.mark.parametrize("text", ["Wartesaal", "Bahnhof"])
+def test_a_line_whose_box_cuts_into_the_first_letter_is_read_whole(detector, recognizer, text):
+    """Real frames lost first letters ("WHY" read "aN"): the detector's box ended inside the first
+    glyph. The box is now grown at its ends before cutting; here it is cut 0.65 × the line height
+    into the sign's first letter."""
+    image, _ = sign_photo([text], seed=9)
+    quad = detector.detect(image)[0].quad.copy()
+    height = np.linalg.norm(quad[3] - quad[0])
+    along = (quad[1] - quad[0]) / np.linalg.norm(quad[1] - quad[0])
+    quad[0] += along * 0.65 * height
+    quad[3] += along * 0.65 * height
+    assert recognizer.read(image, quad).text == text
+    unpadded = Recognizer(OcrOptions(language="de", pad_along=0, pad_across=0)).read(image, quad)
+    assert unpadded is None or unpadded.text != text  # what the tight box alone gives
+
+
+def test_crop_cleaning_keeps_a_letter_at_the_side_and_removes_a_border():
+    crop = np.full((60, 200), 230, np.uint8)
+    crop[:, 0:4] = 20  # a sign's frame: spans the crop's height
+    crop[15:45, 186:200] = 20  # a glyph cut by the box's right end: touches the side only
+    crop[20:40, 80:90] = 20  # a glyph in the middle
+    crop[0:6, 100:120] = 20  # the foot of the line above: touches the top
+    cleaned = clean_crop(crop, 0)
+    assert cleaned[30, 2] == 255 and cleaned[3, 110] == 255  # frame and neighbour painted out
+    assert cleaned[30, 190] < 50 and cleaned[30, 85] < 50  # both letters kept
+
+
+def test_a_small_sign_in_a_large_photo_is_found(detector, recognizer, tmp_path):
+    """16 px text in a 1280×720 photo: one look at the detector's 480×352 input shrinks it to 6 px and
+    misses it; a photo is detected in tiles at its own resolution."""
+    image, _ = sign_photo(["Notausgang"], seed=5, size=(1280, 720), styles=[SignStyle(text_px=16)])
+    assert "Notausgang" not in read_lines(detector, recognizer, image)
+    assert read_lines(detector, recognizer, image, still=True) == ["Notausgang"]
+    cv2.imwrite(str(tmp_path / "photo.png"), image)
+    done = run_cli("replay", str(tmp_path / "photo.png"), "--ocr-only", "--events", str(tmp_path / "e.jsonl"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    frame = json.loads((tmp_path / "e.jsonl").read_text().splitlines()[0])
+    assert [r["text"] for r in frame["regions"]] == ["Notausgang"]
