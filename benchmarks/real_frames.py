@@ -102,7 +102,7 @@ def main() -> None:
         return
     labels = json.loads(LABELS.read_text(encoding="utf-8"))["frames"]
     rows = {}
-    sides = (("this project (Tesseract on detected lines)", run_project), ("RapidOCR (PP-OCRv4 det + rec)", run_rapidocr))
+    sides = (("this project (`replay --ocr-only --source en`)", run_project), ("RapidOCR (PP-OCRv4 det + rec)", run_rapidocr))
     for label, run in sides:
         read, ms, rss = run(args.frames)
         rows[label] = {**score(read, labels), "ms_per_frame": round(ms, 1), "peak_rss_mb": round(rss, 1)}

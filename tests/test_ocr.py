@@ -11,9 +11,9 @@ import pytest
 from benchmarks.accuracy import read_lines, rendered_signs
 from benchmarks.metrics import cer
 from benchmarks.signs import SCHEMES, SignStyle, background, sign_photo
-from edge.errors import UnsupportedLanguagePair
+from edge.errors import RuntimeMissing, UnsupportedLanguagePair
 from edge.ocr import OcrOptions, Recognizer, clean_crop, clean_line, tesseract_language
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def test_quality_bar_on_rendered_signs(detector, recognizer):
@@ -72,7 +72,35 @@ def test_pytesseract_fallback_reads_the_same_sign(detector):
 
 def test_english_signs_with_english_tesseract(detector):
     image, _ = sign_photo(["Emergency exit"], seed=6, styles=[SignStyle(text_px=40)])
-    assert read_lines(detector, Recognizer(OcrOptions(language="en")), image) == ["Emergency exit"]
+    english = Recognizer(OcrOptions(language="en", engine="tesserocr"))
+    assert english.engine_name == "tesserocr" and read_lines(detector, english, image) == ["Emergency exit"]
+
+
+def test_the_reader_is_chosen_per_language(detector, recognizer, monkeypatch):
+    """English goes to the neural line reader (it reads more of the real frames), German stays with
+    Tesseract (it keeps the umlauts); without the model "auto" falls back and "ppocr" says what to run."""
+    english = Recognizer(OcrOptions(language="en"))
+    assert english.engine_name == "ppocrv5" and recognizer.engine_name == "tesserocr"
+    image, _ = sign_photo(["Emergency exit"], seed=6, styles=[SignStyle(text_px=40)])
+    assert read_lines(detector, english, image) == ["Emergency exit"]
+    from models.catalog import ModelEntry
+
+    monkeypatch.setattr(ModelEntry, "installed", lambda self: self.name != "ppocrv5-rec")
+    assert Recognizer(OcrOptions(language="en")).engine_name == "tesserocr"
+    with pytest.raises(RuntimeMissing, match="models.convert_recognizer"):
+        Recognizer(OcrOptions(language="en", engine="ppocr"))
+
+
+def test_the_neural_reader_reads_real_frames_where_tesseract_fails(detector):
+    """Real crops: lines of the shared head-worn-camera frames (../shared/data/real-frames)."""
+    frames = ROOT.parent / "shared" / "data" / "real-frames"
+    english = Recognizer(OcrOptions(language="en"))
+    tesseract = Recognizer(OcrOptions(language="en", engine="tesserocr"))
+    image = cv2.imread(str(frames / "img_10.jpg"))
+    boxes = detector.detect_tiled(image)
+    neural = [line.text for line in (english.read(image, b.quad) for b in boxes) if line]
+    plain = [line.text for line in (tesseract.read(image, b.quad) for b in boxes) if line]
+    assert "to HarbourFront" in neural and not any("Harbour" in t for t in plain)
 
 
 @pytest.mark.parametrize("text", ["Wartesaal", "Bahnhof"])
