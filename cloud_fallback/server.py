@@ -191,7 +191,8 @@ class Engines:
     def recognizer(self, source: str) -> Recognizer:
         with self._lock:
             if source not in self._recognizers:
-                self._recognizers[source] = Recognizer(OcrOptions(language=source))
+                # no memory budget here: both readers, each a second opinion for the other (edge/ocr.py)
+                self._recognizers[source] = Recognizer(OcrOptions(language=source, engine="best"))
             return self._recognizers[source]
 
 
@@ -252,7 +253,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         except Overloaded as exc:
             return _busy(429, str(exc))
 
-    def pairerror(source: str, target: str) -> JSONResponse | None:
+    def pair_error(source: str, target: str) -> JSONResponse | None:
         if (source, target) not in config.pairs:
             return error(404, f"no model for {source}-{target}", available=available)
         return None
@@ -304,7 +305,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         too_long = [i for i, t in enumerate(body.texts) if len(t) > config.max_text_chars]
         if too_long:
             return error(422, f"text {too_long[0]} is longer than {config.max_text_chars} characters")
-        missing = pairerror(body.source, body.target)
+        missing = pair_error(body.source, body.target)
         if missing:
             return missing
         if not body.texts:
@@ -324,7 +325,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post("/v1/recognize", response_model=RecognizeResponse, responses={401: {}, 404: {}, 413: {}, 422: {}, 503: {}},
               openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
     async def recognize(request: Request, source: str = "de", target: str = "en"):
-        missing = pairerror(source, target)
+        """``target`` equal to ``source``: read only (any language the recognizers know; no model needed)."""
+        read_only = source == target
+        missing = None if read_only else pair_error(source, target)
         if missing:
             return missing
         image = decode_image(await request.body(), config.max_image_pixels)
@@ -338,8 +341,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         async def read() -> dict:
             recognizer = await ocr_job(engines.recognizer, source)
             line = await ocr_job(recognizer.read, image, quad)
-            if line is None:
-                return {"text": "", "confidence": 0.0, "translation": "",
+            if line is None or read_only:
+                text = line.text if line else ""
+                return {"text": text, "confidence": round(line.conf, 3) if line else 0.0, "translation": text,
                         "model": engines.model_names.get((source, target), "")}
             translation = (await batcher(source, target).translate([line.text]))[0]
             store.record_answers(f"{source}-{target}", engines.model_names[(source, target)], [line.text], [translation])

@@ -36,9 +36,11 @@ _EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 @dataclass
 class OcrOptions:
     language: str = "de"  # ISO 639-1 code of the sign text
-    engine: str = "auto"  # "tesserocr", "pytesseract", "ppocr" (the neural line reader) or "auto": ppocr for
-    # NEURAL_LANGUAGES when its model is built, else tesserocr when importable, else pytesseract
+    engine: str = "auto"  # "tesserocr", "pytesseract", "ppocr" (the neural line reader), "best" (both: the
+    # cloud's) or "auto": ppocr for NEURAL_LANGUAGES when its model is built, else tesserocr, else pytesseract
     neural_min_conf: float = 0.5  # the neural reader's readings below this mean character confidence are dropped
+    second_opinion_below: float = 0.7  # engine "best": a reading less sure than this is read by the other engine
+    # too, and the more confident reading is kept
     line_height_px: int = 40  # crops are rescaled so the line is about this tall
     min_conf: float = 0.3  # drop lines whose mean word confidence (0–1) is lower; long words read right
     # often score low because of a stray border glyph, so this floor is low ...
@@ -244,8 +246,10 @@ def _make_engine(name: str, code: str, tessdata: Path):
 
 
 def _neural_reader(options: OcrOptions):
-    """The neural line reader when ``options`` ask for it (or "auto" picks it), else None."""
-    if options.engine not in ("ppocr", "auto") or (options.engine == "auto" and options.language not in NEURAL_LANGUAGES):
+    """The neural line reader when ``options`` ask for it ("ppocr", "best", or "auto" for a language in
+    ``NEURAL_LANGUAGES``), else None."""
+    wanted = options.engine in ("ppocr", "best") or (options.engine == "auto" and options.language in NEURAL_LANGUAGES)
+    if not wanted:
         return None
     from edge.ppocr import PpocrReader
     from models.catalog import find
@@ -264,17 +268,21 @@ def _neural_reader(options: OcrOptions):
 
 
 class Recognizer:
-    """Reads text lines with Tesseract; one engine instance, reused for every crop."""
+    """Reads text lines with Tesseract or the neural line reader (``OcrOptions.engine``); one instance of
+    each engine, reused for every crop. ``engine="best"`` (the cloud service: no memory budget) holds
+    both: the language's own reader first, the other as a second opinion when the first is unsure."""
 
     def __init__(self, options: OcrOptions | None = None):
         self.options = options or OcrOptions()
         self.neural = _neural_reader(self.options)
-        if self.neural:
-            self.engine, self.engine_name = None, "ppocrv5"
-            return
-        code, tessdata = tesseract_language(self.options.language)
-        self.engine = _make_engine(self.options.engine, code, tessdata)
-        self.engine_name = "tesserocr" if isinstance(self.engine, _TesserocrEngine) else "pytesseract"
+        self.engine = None
+        if self.neural is None or self.options.engine == "best":
+            code, tessdata = tesseract_language(self.options.language)
+            self.engine = _make_engine("auto" if self.options.engine == "best" else self.options.engine, code, tessdata)
+        self.neural_first = self.neural is not None and (self.engine is None or self.options.language in NEURAL_LANGUAGES)
+        names = ["ppocrv5" if self.neural else None,
+                 None if self.engine is None else "tesserocr" if isinstance(self.engine, _TesserocrEngine) else "pytesseract"]
+        self.engine_name = "+".join(n for n in (names if self.neural_first else names[::-1]) if n)
 
     def prepare(self, frame: np.ndarray, quad: np.ndarray, grown: tuple[bool, bool] = (False, False)) -> np.ndarray:
         """The upright, dark-on-light grey crop Tesseract is given for one line; ``grown``: cut from the
@@ -287,16 +295,29 @@ class Recognizer:
 
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
         """The text of one line, or None when it is empty or looks like garbage. ``restored``: the frame
-        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first.
-        When a glyph touches the crop's end (the box ended inside it) the line is also read from a grown
-        box, which is kept unless clearly less confident: growing every box cost 3 of 204 rendered signs."""
+        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first."""
         source = frame if restored is None else restored
-        if self.neural:
-            crop = upright_crop(source, quad, self.neural.options.height_px, self.neural.options.max_width_px, grey=False)
-            if crop.size == 0:
-                return None
-            text, conf = self.neural.read_crop(crop)
-            return clean_line(text, conf, self.options) if conf >= self.options.neural_min_conf else None
+        first, second = (self._read_neural, self._read_tesseract) if self.neural_first else \
+            (self._read_tesseract, self._read_neural)
+        line = first(frame, source, quad, restored)
+        both = self.neural is not None and self.engine is not None  # engine "best"
+        if both and (line is None or line.conf < self.options.second_opinion_below):
+            other = second(frame, source, quad, restored)
+            if other is not None and (line is None or other.conf > line.conf):
+                line = other
+        return line
+
+    def _read_neural(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored) -> LineText | None:
+        crop = upright_crop(source, quad, self.neural.options.height_px, self.neural.options.max_width_px, grey=False)
+        if crop.size == 0:
+            return None
+        text, conf = self.neural.read_crop(crop)
+        return clean_line(text, conf, self.options) if conf >= self.options.neural_min_conf else None
+
+    def _read_tesseract(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored) -> LineText | None:
+        """Tesseract on the cleaned crop. When a glyph touches the crop's end (the box ended inside it)
+        the line is also read from a grown box, kept unless clearly less confident (growing every box
+        cost 3 of 204 rendered signs); an unsure reading gets a second look (sharpened, or unrestored)."""
         first = self.prepare(source, quad)
         if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None

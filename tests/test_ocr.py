@@ -141,3 +141,17 @@ def test_a_small_sign_in_a_large_photo_is_found(detector, recognizer, tmp_path):
     assert done.returncode == 0, done.stderr
     frame = json.loads((tmp_path / "e.jsonl").read_text().splitlines()[0])
     assert [r["text"] for r in frame["regions"]] == ["Notausgang"]
+
+
+def test_the_best_engine_asks_the_other_reader_when_the_first_is_unsure(detector, recognizer):
+    """The cloud's engine: German read by Tesseract, the neural reader a second opinion under 0.7."""
+    best = Recognizer(OcrOptions(language="de", engine="best"))
+    assert best.engine_name == "tesserocr+ppocrv5"
+    image, _ = sign_photo(["Notausgang"], seed=5)
+    assert read_lines(detector, best, image) == read_lines(detector, recognizer, image) == ["Notausgang"]
+    frames = ROOT.parent / "shared" / "data" / "real-frames"
+    image = cv2.imread(str(frames / "img_10.jpg"))
+    boxes = detector.detect_tiled(image)
+    german = [line.text for line in (recognizer.read(image, b.quad) for b in boxes) if line]
+    both = [line.text for line in (best.read(image, b.quad) for b in boxes) if line]
+    assert not any("Harbour" in t for t in german) and "to HarbourFront" in both
