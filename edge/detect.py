@@ -159,6 +159,21 @@ class TextDetector:
         return boxes_from_probability(prob, (width, height), self.options)
 
 
+    def detect_with_small(self, frame: np.ndarray, scale: float = 1.0) -> list[TextBox]:
+        """One look plus the lines only the tiled look finds (small, far text): a video keyframe's boxes
+        stay the ones the tracked regions were matched with, and small lines are added beside them."""
+        boxes = self.detect(frame)
+        extra = [b for b in self.detect_tiled(frame, scale) if all(_overlap(b.box, o.box) < 0.1 for o in boxes)]
+        return sorted(boxes + extra, key=lambda b: (round(b.box[1] / max(8, b.box[3])), b.box[0]))
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over the smaller box's area."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(0, w) * max(0, h) / max(1, min(a[2] * a[3], b[2] * b[3]))
+
+
 def _tile_starts(size: int, tile: int, overlap: float) -> list[int]:
     """Start offsets of tiles of ``tile`` px covering ``size`` px with at least ``overlap`` × tile shared."""
     if size <= tile:

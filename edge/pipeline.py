@@ -126,6 +126,7 @@ def _libc_trim():
 
 
 _malloc_trim = _libc_trim()
+STILL_MOTION_PX = 0.5  # camera motion over the last frame (frame px) under which the camera counts as still
 TRIM_EVERY_MS = 1000.0  # media time between heap trims: freed frame buffers go back to the system (~5 MB)
 
 
@@ -198,6 +199,8 @@ class Pipeline(FrameProcessor):
         self._worker: KeyframeWorker | None = None
         self._trimmed_ms = 0.0
         self.keyframes = 0
+        self.hires_keyframes = 0  # keyframes that also looked for small text in tiles (still camera)
+        self._hires_ms = float("-inf")
         self.ocr_reads = 0
         self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
         self.telemetry: TelemetryRecorder | None = None  # --telemetry: hears every reading and cloud answer
@@ -257,8 +260,9 @@ class Pipeline(FrameProcessor):
             if job and self._worker and not new_scene:
                 self._worker.submit(job[0], index, image.copy(), *job[1:], scene=self.tracker.scene)
             elif job:
-                still = {"still": True} if new_scene and job[0] == "read" else {}  # a photo: small text matters
-                result = getattr(self.reader, job[0])(index, image, *job[1:], **still)
+                if new_scene and job[0] == "read":  # a photo: small text matters, the whole of it in tiles
+                    job = (*job[:3], True, False)
+                result = getattr(self.reader, job[0])(index, image, *job[1:])
                 result.scene = self.tracker.scene
                 self._attach(result, pts_ms, spent)
         t1 = time.perf_counter()
@@ -297,7 +301,12 @@ class Pipeline(FrameProcessor):
         if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()):
             self.cadence.taken(pts_ms)
             self.keyframes += 1
-            return ("read", self.tracker.snapshot(), motion)
+            every = self.profile.hires_every_ms
+            hires = every > 0 and self.tracker.motion_px < STILL_MOTION_PX and pts_ms - self._hires_ms >= every
+            if hires:  # the camera is still: look for small text at full resolution now and then
+                self._hires_ms = pts_ms
+                self.hires_keyframes += 1
+            return ("read", self.tracker.snapshot(), motion, False, hires)
         unsettled = self.tracker.unsettled(pts_ms, self.cadence.min_ms)
         if unsettled:
             for track in unsettled:
@@ -330,7 +339,7 @@ class Pipeline(FrameProcessor):
                                   "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
             if cache else None,
             "ocr_engine": self.recognizer.engine_name,
-            "keyframes": self.keyframes, "ocr_reads": self.ocr_reads,
+            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "ocr_reads": self.ocr_reads,
             "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,
             "region_events": dict(sorted(self.tracker.transitions.items())),
             "profile": self.profile.name,

@@ -31,13 +31,15 @@ class DeviceProfile:
     cache_entries: int  # translation cache bound (entries)
     flow_width_px: int  # optical flow runs on the frame scaled to this width
     memory_budget_mb: float | None  # peak RSS allowed to the whole process
+    hires_every_ms: float = 3000.0  # while the camera is still, a keyframe also looks for small text in tiles at
+    # full resolution at most this often (0: never); in real time on the keyframe worker, off the display path
 
 
 PROFILES = {
     "desktop": DeviceProfile("desktop", None, "ppocrv4-det-640x480-int8", 2, 1, 1, 100, 1000, 4096, 480, None),
     "phone": DeviceProfile("phone", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, 400),
     "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 2000, 1024, 320, 250),
-    "pi-zero-2": DeviceProfile("pi-zero-2", 4, "ppocrv4-det-320x256-int8", 1, 1, 1, 150, 3000, 512, 240, 200),
+    "pi-zero-2": DeviceProfile("pi-zero-2", 4, "ppocrv4-det-320x256-int8", 1, 1, 1, 150, 3000, 512, 240, 200, 0),
 }
 # Without --profile: the defaults the README's demo figures were taken with.
 DEFAULT = DeviceProfile("default", None, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, None)

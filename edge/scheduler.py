@@ -99,11 +99,12 @@ class KeyframeReader:
         self.crop_below = 0.0  # OCR confidence under which a reading carries its line as JPEG (cloud route)
 
     def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot],
-             motion: tuple[float, float] = (0.0, 0.0), still: bool = False) -> KeyframeResult:
+             motion: tuple[float, float] = (0.0, 0.0), still: bool = False, hires: bool = False) -> KeyframeResult:
         """Detect in ``image``, read what is new, changed or not settled, translate the new lines.
         ``motion``: the camera's motion (dx, dy px) over the frame (its smear is undone before reading;
         readings in motion are not final). ``still``: a photo, not a video frame: detected in tiles at
-        ``DetectorOptions.still_scale`` of its resolution (small text), off the display path's budget."""
+        ``DetectorOptions.still_scale`` of its resolution (small text). ``hires``: a video keyframe taken
+        while the camera is still: the usual look plus the small lines the tiled look adds."""
         spent: dict[str, float] = {}
         t0 = time.perf_counter()
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -112,6 +113,8 @@ class KeyframeReader:
         # scenario (182 of 184 signs either way, 170 unrestored) and a third of the memory
         if still and self.detector.options.still_scale > 0:
             boxes = self.detector.detect_tiled(image, self.detector.options.still_scale)
+        elif hires and self.detector.options.still_scale > 0:
+            boxes = self.detector.detect_with_small(image, self.detector.options.still_scale)
         else:
             boxes = self.detector.detect(image if restored is None else restored)
         t1 = time.perf_counter()
