@@ -200,7 +200,7 @@ class Pipeline(FrameProcessor):
         self._trimmed_ms = 0.0
         self.keyframes = 0
         self.hires_keyframes = 0  # keyframes that also looked for small text in tiles (still camera)
-        self._hires_ms = float("-inf")
+        self._hires_ms = 0.0  # the first tiled look comes hires_every_ms in: the first reading is not delayed
         self.ocr_reads = 0
         self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
         self.telemetry: TelemetryRecorder | None = None  # --telemetry: hears every reading and cloud answer

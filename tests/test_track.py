@@ -224,12 +224,12 @@ def test_a_small_sign_is_found_in_video_once_the_camera_is_still(detector, recog
     still a keyframe also looks in tiles at full resolution (``hires_every_ms``), and finds it."""
     image, _ = sign_photo(["Notausgang"], seed=5, size=(1280, 720), styles=[SignStyle(text_px=16)])
     rng = np.random.default_rng(1)
-    frames = [np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(45)]
+    frames = [np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(90)]
     found = {}
     for every in (3000.0, 0.0):
         profile = replace(get_profile("pi4"), hires_every_ms=every)
         pipeline = Pipeline(detector, recognizer, translator, profile=profile)
         results = list(pipeline.run(source_of(frames)))
         found[every] = ({t for res in results[-10:] for _, t, _ in shown([res])[0]}, pipeline.hires_keyframes)
-    assert found[3000.0][0] == {"Notausgang"} and found[3000.0][1] == 1  # 3 s of video: one tiled look
+    assert found[3000.0][0] == {"Notausgang"} and found[3000.0][1] in (1, 2)  # 6 s of video: tiled looks at 3 s and 6 s at most
     assert found[0.0] == (set(), 0)
