@@ -164,6 +164,11 @@ def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle)
 
 
+def tls_for(url: str, ca_bundle: str | None = None) -> ssl.SSLContext | None:
+    """``tls_context(ca_bundle)`` for an ``https`` URL, None for plain http."""
+    return tls_context(ca_bundle) if urlsplit(url).scheme == "https" else None
+
+
 def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, str], deadline: float,
               max_response_bytes: int, sent: Callable[[int], None] = lambda n: None,
               tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
@@ -273,7 +278,7 @@ class CloudClient:
     def __init__(self, options: ClientOptions):
         check_options(options)
         self.options = options
-        self._tls = tls_context(options.ca_bundle) if urlsplit(options.url).scheme == "https" else None
+        self._tls = tls_for(options.url, options.ca_bundle)
         self._stats = CloudStats()
         self.breaker = CircuitBreaker(options.failures_to_open, options.open_s, options.max_open_s)
         self._headers = {"Content-Type": "application/json"}

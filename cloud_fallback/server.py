@@ -26,7 +26,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
+from cloud_fallback.batcher import Batcher, Overloaded
 from cloud_fallback.deploy import Releases, deploy_router
 from cloud_fallback.guard import check_size, check_token, decode_image, error
 from cloud_fallback.store import Store
@@ -103,68 +103,6 @@ class Metrics:
         self.batch = Histogram("ar_translate_batch_texts", "texts per model call", registry=self.registry,
                                buckets=(1, 2, 4, 8, 16, 32, 64, 128))
         self.errors = Counter("ar_translate_errors", "requests answered with an error", ["kind"], registry=self.registry)
-
-
-class Overloaded(Exception):
-    """The model's queue is full: answered 429 with Retry-After."""
-
-
-class Batcher:
-    """Dynamic batching: requests queue their texts; one model call at a time takes everything queued
-    (up to ``max_batch`` texts) and answers each request its share. At most ``max_queued`` texts wait;
-    a request whose caller gave up (deadline) is dropped from the queue, not translated."""
-
-    def __init__(self, translate: Callable[[list[str]], list[str]], max_batch: int, metrics: Metrics,
-                 executor: ThreadPoolExecutor, max_queued: int = 512):
-        self._translate = translate
-        self.max_batch = max_batch
-        self.max_queued = max_queued
-        self._metrics = metrics
-        self._executor = executor
-        self._queue: list[tuple[list[str], asyncio.Future]] = []
-        self._running = False
-
-    def queued(self) -> int:
-        return sum(len(texts) for texts, future in self._queue if not future.done())
-
-    async def translate(self, texts: list[str]) -> list[str]:
-        if self.queued() + len(texts) > self.max_queued:
-            raise Overloaded(f"{self.queued()} texts are waiting for the model (at most {self.max_queued})")
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((texts, future))
-        if not self._running:
-            self._running = True
-            asyncio.get_running_loop().create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                taken, size = [], 0
-                while self._queue and (not taken or size + len(self._queue[0][0]) <= self.max_batch):
-                    item = self._queue.pop(0)
-                    if item[1].done():  # its caller gave up (deadline passed): no model time for it
-                        continue
-                    taken.append(item)
-                    size += len(item[0])
-                if not taken:
-                    continue
-                texts = [t for item, _ in taken for t in item]
-                self._metrics.batch.observe(len(texts))
-                try:
-                    out = await asyncio.get_running_loop().run_in_executor(self._executor, self._translate, texts)
-                except Exception as exc:  # the model failed: every request of the batch hears it
-                    for _, future in taken:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                start = 0
-                for item, future in taken:
-                    if not future.done():
-                        future.set_result(out[start: start + len(item)])
-                    start += len(item)
-        finally:
-            self._running = False
 
 
 class Engines:

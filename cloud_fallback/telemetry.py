@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_fallback.store import Store
-from edge.telemetry import CONF_EDGES, COUNTERS, LATENCY_EDGES_MS, MAX_HARD_CASES, MAX_TEXT
+from edge.telemetry import CONF_EDGES, COUNTERS, LATENCY_EDGES_MS, MAX_HARD_CASES, MAX_TEXT, UNSURE_CONF
 
 Text = Field(..., max_length=MAX_TEXT)
 Count = Field(0, ge=0, le=10**9)
@@ -125,11 +125,11 @@ def summary_page(store: Store) -> str:
     latency = store.histogram("cloud_latency_ms", len(LATENCY_EDGES_MS) + 1)
     tiers = {t: totals.get(f"translations_{t}", 0.0) for t in ("local", "cache", "cloud")}
     reads = sum(conf)
-    unsure = sum(conf[:6])  # readings under 0.6
+    unsure = sum(conf[:round(UNSURE_CONF * (len(CONF_EDGES) - 1))])  # the bins under the device's hard-case bar
     rows = [("devices", fleet["devices"]), ("batches", fleet["batches"]), ("bytes received", fleet["bytes"]),
             *((name.replace("_", " "), int(totals.get(name, 0))) for name in COUNTERS),
             ("highest peak RSS (MB)", f"{totals.get('peak_rss_mb', 0.0):.0f}"),
-            ("OCR readings under 0.6 confidence", _share(unsure, reads)),
+            (f"OCR readings under {UNSURE_CONF} confidence", _share(unsure, reads)),
             ("translations answered by the cloud", _share(tiers["cloud"], sum(tiers.values()))),
             ("cloud requests answered", _share(totals.get("cloud_ok", 0.0), totals.get("cloud_requests", 0.0)))]
     table = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)

@@ -80,15 +80,21 @@ class BundleCache:
         self.hits = 0
 
     def get_many(self, texts: list[str]) -> dict[str, str]:
-        keys = {normalise(t): t for t in texts}
-        found = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys)[start: start + 500]
-            rows = self._db.execute(f"SELECT key, translation FROM bundle WHERE key IN ({','.join('?' * len(chunk))})",
-                                    chunk).fetchall()
-            found.update({keys[k]: v for k, v in rows})
+        found = lookup(self._db, "SELECT key, translation FROM bundle WHERE", (), texts)
         self.hits += len(found)
         return found
+
+
+def lookup(db: sqlite3.Connection, select: str, args: tuple, texts: list[str]) -> dict[str, str]:
+    """text → value for the texts whose normalised key ``select`` (``SELECT key, value FROM … WHERE``,
+    its own ``?`` filled by ``args``) finds, queried in chunks of 500 keys."""
+    keys = {normalise(t): t for t in texts}
+    found = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(keys)[start: start + 500]
+        sql = f"{select} {'AND ' if args else ''}key IN ({','.join('?' * len(chunk))})"
+        found.update({keys[k]: v for k, v in db.execute(sql, (*args, *chunk)).fetchall()})
+    return found
 
 
 def open_bundle(pair: str) -> BundleCache | None:

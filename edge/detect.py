@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from edge.errors import RuntimeMissing
+from edge.regions import inside
 
 
 @dataclass
@@ -96,8 +97,12 @@ def boxes_from_probability(prob: np.ndarray, frame_size: tuple[int, int], option
             continue
         quad = order_quad(cv2.boxPoints(((cx, cy), (w, h), angle)) * scale)
         boxes.append(TextBox(axis_box(quad, frame_size, options.margin_px), quad, score))
-    boxes.sort(key=lambda b: (round(b.box[1] / max(8, b.box[3])), b.box[0]))
-    return boxes
+    return reading_order(boxes)
+
+
+def reading_order(boxes: list[TextBox]) -> list[TextBox]:
+    """Boxes sorted top to bottom by line (a line's height as the row), then left to right."""
+    return sorted(boxes, key=lambda b: (round(b.box[1] / max(8, b.box[3])), b.box[0]))
 
 
 def axis_box(quad: np.ndarray, frame_size: tuple[int, int], margin: int) -> tuple[int, int, int, int]:
@@ -158,20 +163,13 @@ class TextDetector:
                 np.maximum(prob[y: y + th, x: x + tw], part, out=prob[y: y + th, x: x + tw])
         return boxes_from_probability(prob, (width, height), self.options)
 
-
     def detect_with_small(self, frame: np.ndarray, scale: float = 1.0) -> list[TextBox]:
         """One look plus the lines only the tiled look finds (small, far text): a video keyframe's boxes
         stay the ones the tracked regions were matched with, and small lines are added beside them."""
         boxes = self.detect(frame)
-        extra = [b for b in self.detect_tiled(frame, scale) if all(_overlap(b.box, o.box) < 0.1 for o in boxes)]
-        return sorted(boxes + extra, key=lambda b: (round(b.box[1] / max(8, b.box[3])), b.box[0]))
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over the smaller box's area."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(0, w) * max(0, h) / max(1, min(a[2] * a[3], b[2] * b[3]))
+        extra = [b for b in self.detect_tiled(frame, scale)
+                 if all(max(inside(b.box, o.box), inside(o.box, b.box)) < 0.1 for o in boxes)]
+        return reading_order(boxes + extra)
 
 
 def _tile_starts(size: int, tile: int, overlap: float) -> list[int]:

@@ -290,7 +290,9 @@ class Recognizer:
         if any(grown):
             along = self.options.pad_along
             quad = pad_quad(quad, along * grown[0], along * grown[1], self.options.pad_across)
-        crop = upright_crop(frame, quad, self.options.line_height_px, self.options.max_crop_width_px)
+        return self._clean(upright_crop(frame, quad, self.options.line_height_px, self.options.max_crop_width_px))
+
+    def _clean(self, crop: np.ndarray) -> np.ndarray:
         return clean_crop(crop, self.options.line_height_px // 3) if crop.size else crop
 
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
@@ -318,12 +320,12 @@ class Recognizer:
         """Tesseract on the cleaned crop. When a glyph touches the crop's end (the box ended inside it)
         the line is also read from a grown box, kept unless clearly less confident (growing every box
         cost 3 of 204 rendered signs); an unsure reading gets a second look (sharpened, or unrestored)."""
-        first = self.prepare(source, quad)
+        raw = upright_crop(source, quad, self.options.line_height_px, self.options.max_crop_width_px)
+        first = self._clean(raw)
         if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None
         text, conf = self.engine.read(first)
-        cut = glyph_cut_sides(upright_crop(source, quad, self.options.line_height_px, self.options.max_crop_width_px)) \
-            if self.options.pad_along else (False, False)
+        cut = glyph_cut_sides(raw) if self.options.pad_along else (False, False)
         if any(cut):  # grown only at the end that cuts a glyph: the other may reach the sign's border
             grown, grown_conf = self.engine.read(self.prepare(source, quad, grown=cut))
             if grown_conf >= conf - self.options.grown_conf_margin:

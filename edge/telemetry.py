@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloud_fallback.client import LATENCY_EDGES_MS, CloudUnavailable, http_call, tls_context
+from cloud_fallback.client import LATENCY_EDGES_MS, CloudUnavailable, http_call, tls_for
 from models.catalog import user_home
 
 COUNTERS = ("frames", "dropped", "keyframes", "ocr_reads", "translations_local", "translations_cache",
@@ -149,7 +149,7 @@ def upload(url: str, token: str | None, spool: Spool | None = None, budget_bytes
     spool = spool or Spool()
     report = UploadReport()
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    tls = tls_context(ca_bundle) if url.startswith("https:") else None
+    tls = tls_for(url, ca_bundle)
     files = spool.pending()
     for number, path in enumerate(files):
         body = path.read_bytes()

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.bundle import BundleCache, open_bundle
+from edge.bundle import BundleCache, lookup, open_bundle
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.textnorm import normalise, phrase_key
 
@@ -229,14 +229,7 @@ class DiskCache:
             raise OutputError(f"cannot use translation cache {path}: {exc}") from None
 
     def get_many(self, texts: list[str]) -> dict[str, str]:
-        keys = {normalise(t): t for t in texts}
-        found = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys)[start: start + 500]
-            rows = self._db.execute(f"SELECT key, translation FROM translations WHERE model = ? AND key IN "
-                                    f"({','.join('?' * len(chunk))})", (self.model, *chunk)).fetchall()
-            found.update({keys[k]: v for k, v in rows})
-        return found
+        return lookup(self._db, "SELECT key, translation FROM translations WHERE model = ?", (self.model,), texts)
 
     def put_many(self, items: dict[str, str]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?)",

@@ -69,13 +69,18 @@ class ModelEntry:
         return self.folder() / self.layout.get(role, "")
 
 
+def open_models_lock():
+    """The lock file runs share and ``models update`` takes alone (``$AR_TRANSLATE_HOME/models.lock``)."""
+    path = user_home() / "models.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a")
+
+
 @contextmanager
 def models_in_use():
     """Held (shared) by every run while it uses the models; ``models update`` switches a model only
     when it can hold it alone, so an update never happens during a replay or a live run unless asked."""
-    path = user_home() / "models.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
+    with open_models_lock() as fh:
         fcntl.flock(fh, fcntl.LOCK_SH)
         try:
             yield
@@ -91,10 +96,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def catalog_entries(path: Path = CATALOG_PATH) -> list[ModelEntry]:
+    """The entries of ``catalog.json`` as written, without what is installed over them."""
+    return [ModelEntry(**raw) for raw in json.loads(path.read_text())["models"]]
+
+
 def load_catalog(path: Path = CATALOG_PATH) -> list[ModelEntry]:
     """Catalog entries; a pulled model is described by its install manifest (which records the
     installed layout), and pulled models the catalog does not name are appended."""
-    entries = [ModelEntry(**raw) for raw in json.loads(path.read_text())["models"]]
+    entries = catalog_entries(path)
     pulled_root = user_home() / "models"
     manifests = {}
     for manifest in sorted(pulled_root.glob("*/manifest.json")) if pulled_root.is_dir() else []:
@@ -144,13 +154,19 @@ def verify(entry: ModelEntry) -> list[str]:
     if not entry.installed():
         return [f"{entry.name}: not installed"]
     files = entry.files if entry.shipped else (installed_manifest(entry) or {}).get("entry", {}).get("files", [])
+    return [f"{entry.name}: {problem}" for problem in file_problems(entry.folder(), files)]
+
+
+def file_problems(folder: Path, files: list[dict]) -> list[str]:
+    """What is wrong with ``files`` (``{"path", "sha256"}`` each) under ``folder``: missing, or another
+    checksum (empty when all is well)."""
     problems = []
     for item in files:
-        path = entry.folder() / item["path"]
+        path = folder / str(item.get("path", ""))
         if not path.is_file():
-            problems.append(f"{entry.name}: missing {item['path']}")
-        elif sha256_of(path) != item["sha256"]:
-            problems.append(f"{entry.name}: checksum mismatch for {item['path']}")
+            problems.append(f"missing {item.get('path')}")
+        elif sha256_of(path) != item.get("sha256"):
+            problems.append(f"checksum mismatch for {item.get('path')}")
     return problems
 
 

