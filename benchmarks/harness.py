@@ -1,9 +1,9 @@
-"""``ar-translate bench``: replay a scenario through the pipeline (and the naive baseline), score
-both against the ground truth, write ``results.json`` and ``report.html``.
+"""``ar-translate bench``: replay a scenario through the pipeline (and the full-frame baselines), score
+each against the ground truth, write ``results.json`` and ``report.html``.
 
 Each side runs in its own child process (the same command a user runs: ``ar-translate replay``,
-``python -m benchmarks.naive``), one after the other, so peak memory and CPU time are each side's
-own and the two never compete for cores. Scoring reads only the event logs (``benchmarks.score``).
+``python -m benchmarks.naive --engine naive|rapidocr``), one after the other, so peak memory and CPU
+time are each side's own and they never compete for cores. Scoring reads only the event logs (``benchmarks.score``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from edge.capture import open_source
 from edge.errors import ArTranslateError, InputError, OutputError
 from edge.profiles import allowed_cores
 
-SIDES = ("pipeline", "naive")
+SIDES = ("pipeline", "naive", "rapidocr")
 
 
 @dataclass
@@ -29,7 +29,7 @@ class BenchOptions:
     out: Path  # folder for events, results.json and report.html
     source: str = "de"
     target: str = "en"
-    compare: list[str] = field(default_factory=list)  # other sides to run: "naive"
+    compare: list[str] = field(default_factory=list)  # other sides to run: "naive", "rapidocr"
     realtime: bool = False  # replay at the video's fps, dropping frames while busy
     max_frames: int | None = None
     profile: str | None = None  # device profile of the pipeline side (its memory budget fails the bench)
@@ -60,8 +60,8 @@ def side_command(side: str, options: BenchOptions, events: Path) -> list[str]:
     """The child process that replays ``options.video`` as ``side`` and writes ``events``."""
     if side == "pipeline":
         cmd = [sys.executable, "-m", "edge", "replay", str(options.video), "--offline"]
-    elif side == "naive":
-        cmd = [sys.executable, "-m", "benchmarks.naive", str(options.video)]
+    elif side in SIDES[1:]:
+        cmd = [sys.executable, "-m", "benchmarks.naive", str(options.video), "--engine", side]
     else:
         raise InputError(f"unknown comparison '{side}'; available: {', '.join(SIDES[1:])}")
     cmd += ["--source", options.source, "--target", options.target, "--events", str(events)]
@@ -109,9 +109,11 @@ def bench(options: BenchOptions) -> dict:
     if budget and not budget["ok"]:
         results["failed"] = [f"pipeline peak RSS {budget['peak_rss_mb']:.0f} MB is over the {budget['profile']} "
                              f"memory budget of {budget['memory_mb']:.0f} MB"]
+    ours = results["pipeline"]["ms_per_frame"]
     if "naive" in results:
-        ours, theirs = results["pipeline"]["ms_per_frame"], results["naive"]["ms_per_frame"]
-        results["speedup"] = round(theirs / ours, 2) if ours else None
+        results["speedup"] = round(results["naive"]["ms_per_frame"] / ours, 2) if ours else None
+    if "rapidocr" in results:
+        results["speedup_rapidocr"] = round(results["rapidocr"]["ms_per_frame"] / ours, 2) if ours else None
     results["run"] = {"video": str(options.video), "gt": str(options.gt), "realtime": options.realtime,
                       "profile": options.profile, "cores": options.cores,
                       "max_frames": options.max_frames, "source": options.source, "target": options.target,
@@ -140,11 +142,16 @@ def print_results(results: dict, out: Path) -> None:
             ("frames emitted", lambda r: f"{r['frames_emitted']}/{r['frames']}"),
             ("time to transl. p50", lambda r: format_ms(r["ttt_p50_ms"])),
             ("time to transl. p95", lambda r: format_ms(r["ttt_p95_ms"])),
+            ("wrong overlay frames", lambda r: "-" if r.get("wrong_overlay_frames") is None else str(r["wrong_overlay_frames"])),
+            ("translated fragments", lambda r: "-" if r.get("translated_fragment_frames") is None
+             else str(r["translated_fragment_frames"])),
             ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}")]
     for label, cell in rows:
         print(f"{label:22}" + "".join(f"{cell(results[s]):>14}" for s in sides))
     if results.get("speedup"):
         print(f"speedup (naive ms/frame ÷ pipeline ms/frame): {results['speedup']:.1f}×")
+    if results.get("speedup_rapidocr"):
+        print(f"speedup (RapidOCR ms/frame ÷ pipeline ms/frame): {results['speedup_rapidocr']:.1f}×")
     print(f"results: {out / 'results.json'}")
     if (out / "report.html").exists():
         print(f"report: {out / 'report.html'}")

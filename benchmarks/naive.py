@@ -1,11 +1,15 @@
-"""The naive baseline: the version everyone writes first, scored the same way as the pipeline.
+"""Full-frame baselines, scored the same way as the pipeline.
 
-Every frame → full-frame Tesseract (``pytesseract.image_to_data``, words grouped into lines) →
-every line translated with the same on-device model (phrase table + CTranslate2, as the pipeline's
-local tier) → the same overlay. No detector, no tracking, no cache; the same Tesseract language.
-It writes the event contract, so ``benchmarks.score`` and the report treat it like the pipeline.
+- ``naive``, the version everyone writes first: every frame → full-frame Tesseract
+  (``pytesseract.image_to_data``, words grouped into lines), the same Tesseract language.
+- ``rapidocr``, the best open OCR this project measured against (``rapidocr-onnxruntime``: PP-OCRv4
+  detector and neural line reader, one thread): every frame read on its own.
 
-    python -m benchmarks.naive VIDEO --events OUT.jsonl [--realtime] [--max-frames N]
+Both translate every line with the same on-device model (phrase table + CTranslate2, as the
+pipeline's local tier) and draw the same overlay. No tracking, no cache. They write the event
+contract, so ``benchmarks.score`` and the report treat them like the pipeline.
+
+    python -m benchmarks.naive VIDEO --events OUT.jsonl [--engine rapidocr] [--realtime] [--max-frames N]
 """
 
 from __future__ import annotations
@@ -25,40 +29,19 @@ from edge.translate import TranslatorOptions, load_translator
 MIN_WORD_CONF = 30  # Tesseract word confidence (0–100) a word needs to count
 
 
-class NaiveBaseline(FrameProcessor):
-    engine = "naive"
+class FullFrameBaseline(FrameProcessor):
+    """Read the whole frame (``read_lines``), translate every line, draw it: every frame."""
+
+    engine = "full frame"
 
     def __init__(self, source: str = "de", target: str = "en"):
         super().__init__()
-        import pytesseract
-
-        self._tesseract = pytesseract
-        code, tessdata = tesseract_language(source)
-        self.language, self._config = code, f'--tessdata-dir "{tessdata}"'
         # The same model and phrase table as the pipeline; the router's cache is bypassed.
         self.translator = load_translator(TranslatorOptions(source=source, target=target)).local
         self.render_options = RenderOptions()
 
     def read_lines(self, image: np.ndarray) -> list[tuple[tuple[int, int, int, int], str, float]]:
-        """(box, text, confidence 0–1) per text line Tesseract finds in the whole frame."""
-        data = self._tesseract.image_to_data(image[:, :, ::-1], lang=self.language, config=self._config,
-                                             output_type=self._tesseract.Output.DICT)
-        lines: dict[tuple[int, int, int], list[int]] = {}
-        for i, word in enumerate(data["text"]):
-            if word.strip() and float(data["conf"][i]) >= MIN_WORD_CONF:
-                lines.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
-        out = []
-        for words in lines.values():
-            text = " ".join(data["text"][i].strip() for i in words)
-            if sum(c.isalpha() for c in text) < 2:
-                continue
-            x0 = min(data["left"][i] for i in words)
-            y0 = min(data["top"][i] for i in words)
-            x1 = max(data["left"][i] + data["width"][i] for i in words)
-            y1 = max(data["top"][i] + data["height"][i] for i in words)
-            conf = sum(float(data["conf"][i]) for i in words) / len(words) / 100.0
-            out.append(((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text, conf))
-        return out
+        raise NotImplementedError
 
     def process(self, index: int, pts_ms: float, image: np.ndarray, captured_ms: float | None = None,
                 new_scene: bool = False) -> FrameResult:
@@ -81,8 +64,72 @@ class NaiveBaseline(FrameProcessor):
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb())
 
+
+class NaiveBaseline(FullFrameBaseline):
+    engine = "naive"
+
+    def __init__(self, source: str = "de", target: str = "en"):
+        super().__init__(source, target)
+        import pytesseract
+
+        self._tesseract = pytesseract
+        code, tessdata = tesseract_language(source)
+        self.language, self._config = code, f'--tessdata-dir "{tessdata}"'
+
+    def read_lines(self, image: np.ndarray) -> list[tuple[tuple[int, int, int, int], str, float]]:
+        """(box, text, confidence 0–1) per text line Tesseract finds in the whole frame."""
+        data = self._tesseract.image_to_data(image[:, :, ::-1], lang=self.language, config=self._config,
+                                             output_type=self._tesseract.Output.DICT)
+        lines: dict[tuple[int, int, int], list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            if word.strip() and float(data["conf"][i]) >= MIN_WORD_CONF:
+                lines.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
+        out = []
+        for words in lines.values():
+            text = " ".join(data["text"][i].strip() for i in words)
+            if sum(c.isalpha() for c in text) < 2:
+                continue
+            x0 = min(data["left"][i] for i in words)
+            y0 = min(data["top"][i] for i in words)
+            x1 = max(data["left"][i] + data["width"][i] for i in words)
+            y1 = max(data["top"][i] + data["height"][i] for i in words)
+            conf = sum(float(data["conf"][i]) for i in words) / len(words) / 100.0
+            out.append(((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text, conf))
+        return out
+
     def summary(self) -> dict:
         return {**super().summary(), "ocr_engine": "pytesseract (full frame)"}
+
+
+class RapidOCRBaseline(FullFrameBaseline):
+    engine = "rapidocr"
+
+    def __init__(self, source: str = "de", target: str = "en"):
+        super().__init__(source, target)
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as exc:
+            from edge.errors import RuntimeMissing
+
+            raise RuntimeMissing("the RapidOCR baseline needs rapidocr-onnxruntime: pip install 'ar-translate[convert]'") from exc
+        self._engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+
+    def read_lines(self, image: np.ndarray) -> list[tuple[tuple[int, int, int, int], str, float]]:
+        result, _ = self._engine(image)
+        out = []
+        for quad, text, conf in result or []:
+            if sum(c.isalpha() for c in text) < 2:
+                continue
+            quad = np.asarray(quad, np.float32)
+            (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+            out.append(((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text, float(conf)))
+        return out
+
+    def summary(self) -> dict:
+        return {**super().summary(), "ocr_engine": "RapidOCR 1.4 (PP-OCRv4 det + rec, full frame)"}
+
+
+BASELINES = {"naive": NaiveBaseline, "rapidocr": RapidOCRBaseline}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="de")
     parser.add_argument("--target", default="en")
     parser.add_argument("--events", type=Path, required=True)
+    parser.add_argument("--engine", choices=sorted(BASELINES), default="naive", help="which baseline")
     parser.add_argument("--realtime", action="store_true")
     parser.add_argument("--max-frames", type=int)
     parser.add_argument("--cores", type=int, help="run on at most this many CPU cores")
@@ -103,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                             max_frames=args.max_frames, realtime=args.realtime, cores=args.cores, offline=True,
                             progress=not args.quiet)
     try:
-        print_summary(replay(options, build=lambda: NaiveBaseline(args.source, args.target)), options)
+        print_summary(replay(options, build=lambda: BASELINES[args.engine](args.source, args.target)), options)
     except ArTranslateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.score import Events, format_ms
 from edge.errors import RuntimeMissing
 
-COLOURS = {"pipeline": "#1f77b4", "naive": "#d62728"}
+COLOURS = {"pipeline": "#1f77b4", "naive": "#d62728", "rapidocr": "#2ca02c"}
 
 
 def _pyplot():

@@ -6,19 +6,22 @@ slow zoom (walking towards the signs), motion blur while moving, lighting drift 
 Optional knobs add sign posts holding two signs at once, wide text-free stretches, passers-by
 that partly hide a sign, a still camera, hard cuts (the picture jumps to another place, as when a
 head-worn camera's wearer turns fast, frames are dropped or a video is edited) and whip pans (a few
-frames of fast, smeared motion between two places). Output: ``NAME.mp4`` and ``NAME.gt.json``::
+frames of fast, smeared motion between two places); for hard conditions, swaying lamp posts in the
+foreground that hide a letter or two at a different place every frame, dusk light, strong JPEG and far
+(small) signs. Output: ``NAME.mp4`` and ``NAME.gt.json``::
 
     {"fps": 15, "source": "de", "target": "en",
      "segments": [{"text": "Notausgang", "refs": ["emergency exit"], "first_frame": 0, "last_frame": 44}],
      "frames": [{"frame": 0, "regions": [{"text": "Notausgang", "box": [x, y, w, h]}]}]}
 
 A sign is in a frame's ground truth when its whole text box is inside the frame and less than half
-of it is hidden by a passer-by (a partly hidden sign's region says ``"occluded": fraction``); a
+of it is hidden by a passer-by or a post (a partly hidden sign's region says ``"occluded": fraction``); a
 segment is one unbroken span of such frames lasting at least half a second. Signs in the picture
 that are not visible so (cut by the frame's edge, or mostly hidden) are listed per frame under
 ``"partly"`` (box clipped to the frame): the scorer does not judge an overlay drawn over them.
 
     python -m benchmarks.scenes --preset standard --out work/bench/standard    # the README's scenario
+    python -m benchmarks.scenes --preset hard --out work/bench/hard            # issue 15's street at dusk
     python -m benchmarks.scenes --out edge/assets/demo_de --seconds 20 --seed 7  # the bundled demo
 """
 
@@ -72,6 +75,11 @@ class SceneOptions:
     still: bool = False  # the camera stays in front of the first post (hand shake only)
     cuts: int = 0  # hard cuts: the picture jumps 0.9–1.6 frame widths along the street from one frame to the next
     whip_pans: int = 0  # fast turns: the same jump spread over a few frames of strong motion blur
+    occluders: bool = False  # a lamp post in the foreground before each sign post: it moves across the picture
+    # faster than the street (parallax) and sways, hiding one or two letters at a different place every frame
+    light_gain: float = 1.0  # overall brightness (0.35 = dusk); the sensor noise stays, so dim frames are noisier
+    jpeg_quality: int = 0  # every frame goes through JPEG at this quality before the video encoder (0: not)
+    far: float = 1.0  # sign text size factor: 0.6 = signs 40 % smaller (further away)
 
 
 PRESETS = {
@@ -80,6 +88,10 @@ PRESETS = {
                              whip_pans=3),
     # A camera held still in front of a post with two signs for 30 s (the idle-CPU benchmark).
     "still": SceneOptions(seconds=30, signs=1, seed=3, difficulty="easy", pair_share=1.0, still=True),
+    # Issue 15's street at dusk: 636 frames, 12 far, small signs behind swaying lamp posts, dim and noisy,
+    # strongly compressed. Written before any of the pipeline's hard-condition work was tuned.
+    "hard": SceneOptions(seconds=42.4, signs=12, seed=23, difficulty="hard", occluders=True, light_gain=0.4,
+                         jpeg_quality=22, far=0.75),
 }
 
 
@@ -139,7 +151,7 @@ def build_world(options: SceneOptions, posts: list[list[str]], rng: np.random.Ge
     world_w = int(options.width * 1.1 + sum(spacing))
     world_h = options.height + 40
     world = background(world_w, world_h, rng)
-    text_px = DIFFICULTY[options.difficulty].text_px
+    text_px = tuple(max(8, int(round(v * options.far))) for v in DIFFICULTY[options.difficulty].text_px)
     placed, centres = [], []
     x = options.width * 0.6
     for i, texts in enumerate(posts):
@@ -196,6 +208,44 @@ def draw_passer_by(frame: np.ndarray, box: tuple[int, int, int, int], shade: tup
     cv2.rectangle(frame, (x, y + 2 * head), (x + w, y + h), shade, -1)
 
 
+POST_PARALLAX = 1.8  # a lamp post near the camera crosses the picture this much faster than the street
+POST_SWAY_PX, POST_SWAY_S = 22.0, 2.6  # and sways (a walking camera, wind) this far, this often
+
+
+@dataclass
+class LampPost:
+    world_x: float  # where along the street it stands in front of (world px)
+    width: int  # px in the picture: one or two letters of a far sign
+    phase: float
+    shade: tuple[float, float, float]
+
+    def box(self, index: int, centre_x: float, options: SceneOptions) -> tuple[int, int, int, int] | None:
+        """Its box in frame ``index`` when the picture's centre is at world x ``centre_x``; None out of view."""
+        sway = POST_SWAY_PX * np.sin(2 * np.pi * index / (options.fps * POST_SWAY_S) + self.phase)
+        x = options.width / 2 + POST_PARALLAX * (self.world_x - centre_x) + sway - self.width / 2
+        if x + self.width < 0 or x > options.width:
+            return None
+        return int(x), 0, self.width, options.height
+
+
+def lamp_posts(options: SceneOptions, centres: list[float], extra: np.random.Generator) -> list[LampPost]:
+    if not options.occluders:
+        return []
+    return [LampPost(c + extra.uniform(-0.05, 0.05) * options.width, int(extra.integers(10, 17)),
+                     float(extra.uniform(0, 2 * np.pi)), tuple(float(v) for v in extra.uniform(35, 80, size=3)))
+            for c in centres]
+
+
+def draw_post(frame: np.ndarray, box: tuple[int, int, int, int], shade: tuple[float, float, float]) -> None:
+    """A round metal post: darker at its edges."""
+    x, _, w, h = box
+    for k in range(w):
+        edge = abs(k - (w - 1) / 2) / max(1.0, w / 2)
+        column = x + k
+        if 0 <= column < frame.shape[1]:
+            frame[:, column] = np.clip(np.array(shade) * (1.25 - 0.6 * edge), 0, 255)
+
+
 def hidden_share(region: tuple[int, int, int, int], box: tuple[int, int, int, int] | None) -> float:
     if box is None:
         return 0.0
@@ -226,6 +276,7 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
     whipping = {f + k for f, _, whip in jumps if whip for k in range(WHIP_FRAMES)}
     cut_at = {f for f, _, whip in jumps if not whip}
     people = passers_by(options, len(path), extra)
+    posts_near = lamp_posts(options, centres, np.random.default_rng([options.seed, 3]))
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     video_path = out_stem.with_suffix(".mp4")
     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), options.fps, (options.width, options.height))
@@ -241,12 +292,20 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
         hiding = [(box, shade) for box, shade in hiding if box is not None]
         for box, shade in hiding:
             draw_passer_by(frame, box, shade)
+        poles = [(p.box(index, x0 + view_w / 2, options), p.shade) for p in posts_near]
+        poles = [(box, shade) for box, shade in poles if box is not None]
+        for box, shade in poles:
+            draw_post(frame, box, shade)
+        hiding += poles
         speed = 0.0 if index in cut_at else abs(x - prev_x)  # a cut is a jump, not a smear
         prev_x = x
         gain = 1.0 + level.light * np.sin(index / options.fps * 0.7)
         longest = WHIP_BLUR_PX if index in whipping else 9
         frame = degrade(frame, rng, blur_px=level.blur_px, noise_sigma=level.noise_sigma,
-                        motion_px=int(min(longest, speed * level.motion_blur)), gain=gain)
+                        motion_px=int(min(longest, speed * level.motion_blur)), gain=gain * options.light_gain)
+        if options.jpeg_quality:
+            _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
+            frame = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
         writer.write(frame)
         regions, partly = [], []
         for sign in placed:
@@ -255,7 +314,7 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
             fw, fh = bw * zoom, bh * zoom
             box = [int(fx), int(fy), int(round(fw)), int(round(fh))]
             if fx >= 0 and fy >= 0 and fx + fw <= options.width and fy + fh <= options.height:
-                hidden = max((hidden_share(box, b) for b, _ in hiding), default=0.0)
+                hidden = min(1.0, sum(hidden_share(box, b) for b, _ in hiding))
                 if hidden < HIDDEN_SHARE:
                     regions.append({"text": sign.text, "box": box} | ({"occluded": round(hidden, 2)} if hidden else {}))
                     continue
@@ -306,10 +365,13 @@ def main() -> None:
                             ("pair_share", float, "share of posts with two signs"),
                             ("gap_share", float, "share of wide text-free gaps"),
                             ("passers_by", int, "people crossing the picture"),
-                            ("cuts", int, "hard cuts to another place"), ("whip_pans", int, "fast blurred turns")):
+                            ("cuts", int, "hard cuts to another place"), ("whip_pans", int, "fast blurred turns"),
+                            ("light_gain", float, "overall brightness"), ("jpeg_quality", int, "JPEG quality, 0 = none"),
+                            ("far", float, "sign text size factor")):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{doc} (default {getattr(defaults, name)})")
     parser.add_argument("--difficulty", choices=sorted(DIFFICULTY))
     parser.add_argument("--still", action="store_true", default=None, help="camera held still in front of the first post")
+    parser.add_argument("--occluders", action="store_true", default=None, help="swaying lamp posts before the signs")
     args = parser.parse_args()
     options = PRESETS[args.preset] if args.preset else defaults
     overrides = {k: v for k, v in vars(args).items() if k not in ("out", "preset") and v is not None}

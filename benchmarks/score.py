@@ -26,6 +26,10 @@ The definitions, exactly (also in ``benchmarks/README.md``):
   the sign under it (CER > 0.5 to the sign holding most of its box). Regions within 4 px of the
   frame's edge (signs entering or leaving) are not judged, nor regions over a sign that is only
   partly in view (cut by the edge, or mostly hidden: the truth's ``partly`` list). Goal: 0.
+- **Translated fragment frames** (an addition): emitted frames showing a region that carries a
+  translation, lies over a visible sign (judged as above) and whose text is not that sign's (CER >
+  0.34, the time-to-translation threshold): a piece of the sign ("No" of "Notausgang", a word cut by
+  a lamp post) or a misreading, translated and drawn as if it were the sign. Goal: 0.
 - Also: frames, frames emitted (not dropped), ms per frame (wall time / frames), peak RSS and the
   per-stage p50/p95 from the summary record; and (additions) the CPU share after the first second
   (process CPU time ÷ wall time between frame records, 1.0 = one core busy) and the work done
@@ -184,9 +188,9 @@ def _intersection(a, b) -> float:
     return ix * iy
 
 
-def wrong_overlay(region: dict, truth: dict, size: tuple[int, int]) -> str | None:
-    """Why ``region`` is a wrong overlay in a frame with ``truth`` ("no sign", "other text"), or
-    None when it is right or not judged."""
+def _sign_under(region: dict, truth: dict, size: tuple[int, int]) -> tuple[dict, bool] | str | None:
+    """The true sign holding most of ``region``'s box and whether it is only partly in view; "no sign"
+    when none holds enough of it; None when the region is not judged (at the frame's edge)."""
     x, y, w, h = region["box"]
     width, height = size
     if x <= EDGE_PX or y <= EDGE_PX or x + w >= width - EDGE_PX or y + h >= height - EDGE_PX or w * h <= 0:
@@ -195,25 +199,52 @@ def wrong_overlay(region: dict, truth: dict, size: tuple[int, int]) -> str | Non
     under = max(signs, key=lambda s: _intersection(region["box"], s[0]["box"]), default=None)
     if under is None or _intersection(region["box"], under[0]["box"]) < COVER_SHARE * w * h:
         return "no sign"
+    return under
+
+
+def wrong_overlay(region: dict, truth: dict, size: tuple[int, int]) -> str | None:
+    """Why ``region`` is a wrong overlay in a frame with ``truth`` ("no sign", "other text"), or
+    None when it is right or not judged."""
+    under = _sign_under(region, truth, size)
+    if under is None or isinstance(under, str):
+        return under
     if under[1]:
         return None
     return "other text" if cer(region.get("text") or "", under[0]["text"]) > WRONG_TEXT_CER else None
 
 
+def translated_fragment(region: dict, truth: dict, size: tuple[int, int]) -> bool:
+    """A translated region over a visible sign whose reading is not the sign's text."""
+    if region.get("translation") is None:
+        return False
+    under = _sign_under(region, truth, size)
+    if under is None or isinstance(under, str) or under[1]:
+        return False
+    return cer(region.get("text") or "", under[0]["text"]) > TTT_TEXT_CER
+
+
 def wrong_overlays(events: Events, truth_frames: dict[int, dict], size: tuple[int, int], examples: int = 10) -> dict:
-    """Frames showing a wrong overlay, and the first few wrong regions (what a user saw)."""
-    frames, shown = 0, []
+    """Frames showing a wrong overlay or a translated fragment, and the first few of each (what a user saw)."""
+    frames = fragments = 0
+    shown, pieces = [], []
     for index, record in sorted(events.frames.items()):
         truth = truth_frames.get(index)
         if truth is None or record.get("dropped"):
             continue
-        wrong = [(r, why) for r in record.get("regions", []) if (why := wrong_overlay(r, truth, size))]
+        regions = record.get("regions", [])
+        wrong = [(r, why) for r in regions if (why := wrong_overlay(r, truth, size))]
         frames += bool(wrong)
         for region, why in wrong:
             if len(shown) < examples and all(e["text"] != region.get("text") for e in shown):
                 shown.append({"frame": index, "text": region.get("text"), "translation": region.get("translation"),
                               "why": why})
-    return {"wrong_overlay_frames": frames, "wrong_overlay_examples": shown}
+        cut = [r for r in regions if translated_fragment(r, truth, size)]
+        fragments += bool(cut)
+        for region in cut:
+            if len(pieces) < examples and all(e["text"] != region.get("text") for e in pieces):
+                pieces.append({"frame": index, "text": region.get("text"), "translation": region.get("translation")})
+    return {"wrong_overlay_frames": frames, "wrong_overlay_examples": shown,
+            "translated_fragment_frames": fragments, "translated_fragment_examples": pieces}
 
 
 def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
@@ -255,7 +286,8 @@ def score(events: Events, gt: dict) -> dict:
         "cpu_share_after_1s": cpu_share(frames, after_ms=1000.0),
         **frame_latency(frames),
         **(wrong_overlays(events, truth_frames, (gt.get("width", 640), gt.get("height", 480))) if truth_frames
-           else {"wrong_overlay_frames": None, "wrong_overlay_examples": []}),
+           else {"wrong_overlay_frames": None, "wrong_overlay_examples": [], "translated_fragment_frames": None,
+                 "translated_fragment_examples": []}),
         "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
                  "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],

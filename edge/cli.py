@@ -207,8 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--gt", type=Path, required=True, help="its ground truth, NAME.gt.json")
     bench.add_argument("--source", default="de")
     bench.add_argument("--target", default="en")
-    bench.add_argument("--compare", action="append", default=[], metavar="naive",
-                       help="also run and score this baseline (naive: full-frame Tesseract on every frame)")
+    bench.add_argument("--compare", action="append", default=[], metavar="naive|rapidocr",
+                       help="also run and score this baseline, repeatable (naive: full-frame Tesseract on every frame; "
+                            "rapidocr: RapidOCR's detector and neural reader on every frame)")
     bench.add_argument("--realtime", action="store_true", help="replay at the video's own fps, dropping frames while busy")
     bench.add_argument("--max-frames", type=int, help="only the first N frames")
     _add_profile_flags(bench)
