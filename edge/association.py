@@ -23,6 +23,7 @@ class Snapshot:
     settled: bool  # read well enough: no need to read again while the content is unchanged
     read_w: float  # box width when it was read, px
     lost: bool = False  # not tracked now (its box was carried by the camera's motion)
+    history: tuple[tuple[str, float], ...] = ()  # its recent OCR readings (text, confidence), oldest first
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Reading:
     reread: bool = False
     same_content: bool = False  # the region's content matched what it showed when last read
     crop: bytes | None = field(default=None, repr=False)  # the line as JPEG when OCR was unsure (for the cloud)
+    history: tuple[tuple[str, float], ...] = ()  # the region's readings after this one (``text`` is their fusion)
+    support: int = 0  # readings of the region (this one included) that agree with ``text`` (``edge/fusion.py``)
+    piece: bool = False  # OCR read far fewer letters than the line's box holds: a piece of it, never shown
 
 
 FRAGMENT = -1  # match(): the detection is a piece of a known region (one word of its line, seen blurred)

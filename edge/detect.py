@@ -30,6 +30,13 @@ class DetectorOptions:
     margin_px: int = 4  # added around each axis-aligned box, in original-frame pixels
     max_candidates: int = 300  # contours considered per frame
     still_scale: float = 1.0  # photos (not video) are detected in tiles at this × their resolution (0: one look)
+    dim_luma: float = 80.0  # a video keyframe darker than this (mean grey level) is detected in tiles at full
+    # resolution: dim, noisy text loses its strokes first when the frame is shrunk to the model's input (0: never).
+    # Hard scenario (dusk, far signs), sampled frames: a sign's box found by one look 30 times of 250, by the
+    # full-resolution look 96; contrast stretching or CLAHE before the look found fewer (31–53) on noisy frames
+    join_gap: float = 1.2  # two boxes on one line (same height and slant, in line) at most this × the line's height
+    # apart are one line split by something in front of it (a lamp post): joined, so that each half is not read
+    # and translated as if it were the sign (0: never)
     cut_edge_ratio: float = 0.75  # skip lines whose kernel ends closer to the frame edge than this × its
     # short side: DB kernels stop short of the border, so such a line continues outside the frame (0 = keep all)
 
@@ -97,7 +104,52 @@ def boxes_from_probability(prob: np.ndarray, frame_size: tuple[int, int], option
             continue
         quad = order_quad(cv2.boxPoints(((cx, cy), (w, h), angle)) * scale)
         boxes.append(TextBox(axis_box(quad, frame_size, options.margin_px), quad, score))
+    if options.join_gap > 0:
+        boxes = join_split_lines(boxes, frame_size, options)
     return reading_order(boxes)
+
+
+def _line_geometry(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(centre, unit direction along the line, length, height) of a text-line quad (tl, tr, br, bl)."""
+    along = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
+    length = float(np.linalg.norm(along))
+    height = float(np.linalg.norm((quad[3] - quad[0] + quad[2] - quad[1]) / 2))
+    return quad.mean(axis=0), along / max(length, 1e-6), length, height
+
+
+def _same_line(a: TextBox, b: TextBox, gap: float) -> bool:
+    """``b`` continues ``a``'s line after a gap of at most ``gap`` × its height: similar height and slant,
+    its centre on ``a``'s centre line."""
+    ca, da, la, ha = _line_geometry(a.quad)
+    cb, db, lb, hb = _line_geometry(b.quad)
+    if not 0.7 <= hb / max(ha, 1e-6) <= 1.4 or abs(float(da @ db)) < 0.99:  # within ~8° of each other
+        return False
+    offset = cb - ca
+    across = abs(float(offset @ np.array([-da[1], da[0]])))
+    between = abs(float(offset @ da)) - (la + lb) / 2
+    height = (ha + hb) / 2
+    return across < 0.35 * height and between < gap * height
+
+
+def join_split_lines(boxes: list[TextBox], frame_size: tuple[int, int], options: DetectorOptions) -> list[TextBox]:
+    """Pieces of one line (split by an occluder) joined into one box: the smallest rotated box around both."""
+    boxes = list(boxes)
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                if _same_line(boxes[i], boxes[j], options.join_gap):
+                    points = np.concatenate([boxes[i].quad, boxes[j].quad]).astype(np.float32)
+                    quad = order_quad(cv2.boxPoints(cv2.minAreaRect(points)))
+                    score = (boxes[i].score + boxes[j].score) / 2
+                    boxes[i] = TextBox(axis_box(quad, frame_size, options.margin_px), quad, score)
+                    del boxes[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return boxes
 
 
 def reading_order(boxes: list[TextBox]) -> list[TextBox]:

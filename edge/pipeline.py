@@ -339,7 +339,8 @@ class Pipeline(FrameProcessor):
                                   "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
             if cache else None,
             "ocr_engine": self.recognizer.engine_name,
-            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "ocr_reads": self.ocr_reads,
+            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes,
+            "dim_keyframes": self.reader.dim_keyframes, "ocr_reads": self.ocr_reads,
             "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,
             "region_events": dict(sorted(self.tracker.transitions.items())),
             "profile": self.profile.name,

@@ -69,9 +69,9 @@ class TrackerOptions:
     # and two development scenarios: ordinary frames ≥ 0.59 kept / ≥ 0.83 correlation, cut and whip frames
     # ≤ 0.40 / ≤ 0.61)
     present_min: float = 0.45  # a region whose crop correlates less than this with its read content is lost
-    show_conf: float = 0.8  # a reading taken in motion or unsure (not settled) is drawn only at this OCR
-    # confidence, or once a second reading agrees: pieces of a line read in motion ("Einfahrt" of
-    # "Einfahrt freihalten", 0.74) are not drawn as if they were the sign
+    show_conf: float = 0.8  # a reading is drawn only at this OCR confidence, or once a second reading of the
+    # region agrees with it (``edge/fusion.py``): pieces of a line read in motion ("Einfahrt" of "Einfahrt
+    # freihalten", 0.74) and one-off misreadings are not drawn as if they were the sign
 
 
 class State(Enum):
@@ -114,11 +114,14 @@ class Track:
     lost_since_ms: float | None = None  # when it was lost (None while tracked)
     missed: int = 0  # keyframes in a row the detector did not see it
     reads: int = 0  # OCR calls spent on its current content
-    agreed: int = 0  # readings in a row that gave its current text
+    history: tuple[tuple[str, float], ...] = ()  # its recent readings (text, confidence): ``text`` is their fusion
+    support: int = 0  # of them, the readings that agree with ``text``
+    piece: bool = False  # its last reading was a piece of the line (fewer letters than the box holds)
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w, self.state is State.LOST)
+        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w, self.state is State.LOST,
+                        self.history)
 
     @property
     def shown(self) -> bool:
@@ -142,6 +145,8 @@ def _better(reading: Reading, track: Track) -> bool:
         return True
     if reading.text is None:
         return False
+    if reading.support >= 2 and reading.support >= track.support:  # confirmed by the region's readings together
+        return True
     if not reading.same_content:
         return True
     return reading.ocr_conf >= track.ocr_conf or _letters(reading.text) >= 1.25 * _letters(track.text)
@@ -196,8 +201,8 @@ class FlowTracker:
                 track.state, track.lost_since_ms, track.points = State.LOST, now_ms, None
             return
         # READ: a reading, or a detection showing the region's content, is attached
-        sure = track.settled or track.ocr_conf >= self.options.show_conf or track.agreed >= 2
-        drawn = track.text is not None and not track.rejected and not track.partial and sure
+        sure = track.settled or track.ocr_conf >= self.options.show_conf or track.support >= 2
+        drawn = track.text is not None and not track.rejected and not track.partial and not track.piece and sure
         track.state = State.CONFIRMED if drawn else State.TENTATIVE
         if track.lost_since_ms is not None or track.points is None:
             track.lost_since_ms = None
@@ -404,16 +409,16 @@ class FlowTracker:
             track.partial, track.signature, track.read_w = False, reading.signature, track.box[2]
             return
         track.signature, track.read_w = reading.signature, track.box[2]
+        track.history = reading.history
         # a reading cut by the frame's edge is never final: the whole line is still to come
         track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
-        track.agreed = track.agreed + 1 if _same_text(reading.text, track.text) else 1
         if _better(reading, track):
             # a local re-read of the same text keeps the cloud's better answer
             keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
             track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
             if not keep:
                 track.translation, track.translation_source = reading.translation, reading.translation_source
-            track.partial = reading.partial
+            track.partial, track.support, track.piece = reading.partial, reading.support, reading.piece
 
     def _carry(self, track: Track, then: Box, detected: Box) -> Box:
         """The detected box (keyframe px) moved as the region moved since the keyframe."""
