@@ -5,8 +5,9 @@
 It renders the standard, still and hard scenarios (``benchmarks.scenes --preset ...``, seeded, so the same
 videos every time) into ``work/bench/``, runs ``ar-translate bench`` on them as listed in ``RUNS``
 (every frame and real time; default settings on 2 cores and device profiles pinned to one core;
-the naive baseline beside the pipeline on the standard scenario, RapidOCR on the hard one) and writes the table between ``<!-- bench-table:start -->``
-and ``<!-- bench-table:end -->`` in README.md. Each run's report stays in ``work/bench/runN/``.
+the naive baseline beside the pipeline on the standard scenario, RapidOCR on the hard one) and
+writes the table between ``<!-- bench-table:start -->`` and ``<!-- bench-table:end -->`` in
+docs/benchmarks.md, the headline rows in README.md. Each run's report stays in ``work/bench/runN/``.
 """
 
 from __future__ import annotations

@@ -51,13 +51,44 @@ def similarity(a: str, b: str) -> float:
 
 
 def hides_only(a: str, b: str) -> bool:
-    """One text is the other with letters missing (letters and digits, case aside, in order): what an
-    occluder or a cut does to a line. "Kran nhaus" and "Krankenhaus" are; "Gleis 3" and "Gleis 4" are not
-    (changed content, never fused with what was there before)."""
-    a, b = ("".join(ch for ch in t.lower() if ch.isalnum()) for t in (a, b))
-    short, long = (a, b) if len(a) <= len(b) else (b, a)
-    rest = iter(long)
-    return bool(short) and all(ch in rest for ch in short)
+    """The two readings can be one text with different letters hidden: they align with no letter read as
+    another letter. A letter may be missing on either side, or stand against a space (where an
+    occluder was); at least 60 % of the shorter reading's letters must match. "Kr nkenhaus",
+    "Kra kenhaus" and "Krankenaus" are one text; "Gleis 3" and "Gleis 4" are not (changed content,
+    never fused with what was there before)."""
+    a, b = (" ".join(t.lower().split()) for t in (a, b))
+    n, m = len(a), len(b)
+    if not n or not m:
+        return False
+    lost = -1
+    # best[i][j][k]: most matched letters aligning a[:i] with b[:j]. k: 0 after a match (or at the start),
+    # 1 / 2 after skipping letters of a / b, 3 / 4 after a space in a / b against letters of the other (an
+    # occluder's gap may hide several). A letter of a skipped next to a letter of b skipped would be one
+    # letter read as another: no path does both in a row. Spaces are never skipped (that shifts a word).
+    best = [[[lost] * 5 for _ in range(m + 1)] for _ in range(n + 1)]
+    best[0][0][0] = 0
+
+    def put(i: int, j: int, k: int, value: int) -> None:
+        best[i][j][k] = max(best[i][j][k], value)
+
+    for i in range(n + 1):
+        for j in range(m + 1):
+            for k in range(5):
+                here = best[i][j][k]
+                if here == lost:
+                    continue
+                if i < n and j < m and a[i] == b[j]:
+                    put(i + 1, j + 1, 0, here + a[i].isalnum())
+                elif i < n and j < m and a[i] == " " and k in (0, 2, 3):
+                    put(i + 1, j + 1, 3, here)
+                elif i < n and j < m and b[j] == " " and k in (0, 1, 4):
+                    put(i + 1, j + 1, 4, here)
+                if i < n and a[i] != " " and k in (0, 1, 4):
+                    put(i + 1, j, 4 if k == 4 else 1, here)
+                if j < m and b[j] != " " and k in (0, 2, 3):
+                    put(i, j + 1, 3 if k == 3 else 2, here)
+    letters = min(sum(ch.isalnum() for ch in a), sum(ch.isalnum() for ch in b))
+    return letters > 0 and max(best[n][m]) >= 0.6 * letters
 
 
 def align(base: str, other: str) -> list[tuple[int, str]]:

@@ -182,8 +182,15 @@ def sharpen(grey: np.ndarray, amount: float = 0.8, sigma: float = 1.5) -> np.nda
     return cv2.addWeighted(grey, 1 + amount, cv2.GaussianBlur(grey, (0, 0), sigma), -amount, 0)
 
 
+BAR_GLYPHS = "ı|¦"  # what Tesseract makes of a post or a bar in front of a line; no letter of the languages
+# served except Turkish's dotless i, so they are dropped as junk for every other language
+BAR_LANGUAGES_EXEMPT = ("tr", "az")
+
+
 def clean_line(text: str, conf: float, options: OcrOptions) -> LineText | None:
-    """Trim edge junk; None when the line has too few letters or too little confidence."""
+    """Trim edge junk and bar glyphs; None when the line has too few letters or too little confidence."""
+    if options.language not in BAR_LANGUAGES_EXEMPT:
+        text = text.translate({ord(ch): " " for ch in BAR_GLYPHS})
     text = _EDGE_JUNK.sub("", " ".join(text.split()))
     letters = len(_LETTER.findall(text))
     visible = len(text.replace(" ", ""))
