@@ -46,6 +46,7 @@ class Reading:
     history: tuple[tuple[str, float], ...] = ()  # the region's readings after this one (``text`` is their fusion)
     support: int = 0  # readings of the region (this one included) that agree with ``text`` (``edge/fusion.py``)
     piece: bool = False  # OCR read far fewer letters than the line's box holds: a piece of it, never shown
+    confirmed: bool = False  # ``text`` may be drawn: confirmed by confidence or by agreeing readings (``KeyframeReader._ocr``)
 
 
 FRAGMENT = -1  # match(): the detection is a piece of a known region (one word of its line, seen blurred)

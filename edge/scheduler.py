@@ -17,6 +17,7 @@ The cadence adapts: detection runs every ``keyframe_max_ms`` on a still scene an
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from edge.regions import content_signature, inside, iou, presence, similarity
 from edge.track import TrackerOptions
 from edge.translate import Translator
 
+_WORD = re.compile(r"[^\W\d_]{3,}")
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
 PIECE_LETTERS = 0.75  # a reading with fewer characters than this × its line's length/height is a piece of it:
 # whole readings of the standard scenario's lines hold 1.48 (p1) to 1.79 (p50) characters per unit of aspect
@@ -110,6 +112,9 @@ class KeyframeReader:
         self.options = options or TrackerOptions()
         self.crop_below = 0.0  # OCR confidence under which a reading carries its line as JPEG (cloud route)
         self.dim_keyframes = 0  # keyframes detected at full resolution because the frame was dark
+        self._dim = False  # the frame being read is a low-light one
+        local = getattr(translator, "local", None)
+        self.lexicon = getattr(local, "phrases", None)  # known source words (``PhraseTable``), None: none shipped
 
     def read(self, frame: int, image: np.ndarray, snapshot: list[Snapshot],
              motion: tuple[float, float] = (0.0, 0.0), still: bool = False, hires: bool = False) -> KeyframeResult:
@@ -125,11 +130,11 @@ class KeyframeReader:
         # restored, the detector gets the grey frame: as good as colour on moving frames of the standard
         # scenario (182 of 184 signs either way, 170 unrestored) and a third of the memory
         looked = image if restored is None else restored
-        dim = not still and float(cv2.mean(grey)[0]) < self.detector.options.dim_luma
+        dim = not still and self._is_dim(grey)
         if still and self.detector.options.still_scale > 0:
             boxes = self.detector.detect_tiled(image, self.detector.options.still_scale)
         elif dim:  # low light: small text survives only at full resolution
-            boxes = self.detector.detect_tiled(looked, 1.0)
+            boxes = self.detector.detect_tiled(looked, self.detector.options.dim_scale)
             self.dim_keyframes += 1
         elif hires and self.detector.options.still_scale > 0:
             boxes = self.detector.detect_with_small(image, self.detector.options.still_scale)
@@ -179,6 +184,12 @@ class KeyframeReader:
         result.gone = [s.id for s in snapshot if s.id not in present]
         return result
 
+    def _is_dim(self, grey: np.ndarray) -> bool:
+        """A low-light frame (mean grey level under ``DetectorOptions.dim_luma``): detected at full
+        resolution, and a line that gave no reading is read again (``_ocr``)."""
+        self._dim = float(cv2.mean(grey)[0]) < self.detector.options.dim_luma
+        return self._dim
+
     def _history_near(self, box, snapshot: list[Snapshot]) -> tuple[tuple[str, float], ...]:
         """The readings of the region a new detection overlaps most (at least ``min_iou``): the same sign
         whose region was lost (a post passed over it) keeps them, if its new reading agrees (``_ocr``)."""
@@ -202,6 +213,7 @@ class KeyframeReader:
         for readings that are not settled (taken in motion, or with low confidence)."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter()
+        self._is_dim(grey)
         restored = self._restored(grey, motion)
         readings = []
         for snap, quad in regions:
@@ -248,12 +260,32 @@ class KeyframeReader:
                 reading.text, reading.ocr_conf = line.text, line.conf
             if line.conf < self.crop_below:
                 reading.crop = line_jpeg(image, quad)
-        # settled (final while the content is unchanged): whole, still, and confirmed by confidence or by a
-        # second reading; a region that is not is read again
-        confirmed = reading.ocr_conf >= self.options.show_conf or reading.support >= 2
+        reading.confirmed = reading.text is not None and self._confirmed(reading)
+        # settled (final while the content is unchanged): whole, still and confirmed; a region that is not is
+        # read again. In low light a line that gave nothing is read again too (noise hides a sign in one frame
+        # and not in the next)
         reading.settled = (not reading.partial and not reading.piece
                            and float(np.hypot(*motion)) <= self.options.settle_motion_px
-                           and (line is None or (line.conf >= self.options.settle_conf and confirmed)))
+                           and (line.conf >= self.options.settle_conf and reading.confirmed if line else not self._dim))
+
+    def _confirmed(self, reading: Reading) -> bool:
+        """Whether a (fused) reading may be drawn. In good light: OCR confidence ≥ ``show_conf``, or two
+        readings of the region agree. In low light Tesseract's confidence means little and its errors
+        repeat from frame to frame ("Bate 0", "Bate 000" on a noisy "Bitte klingeln"): a reading whose
+        every word the phrase table knows, confident or agreed with by a second one; else three agreeing."""
+        if reading.piece:
+            return False
+        if not self._dim:
+            return reading.ocr_conf >= self.options.show_conf or reading.support >= 2
+        if reading.support >= 3:
+            return True
+        sure = reading.support >= 2 or reading.ocr_conf >= self.options.show_conf
+        return sure and self._known_words(reading.text)
+
+    def _known_words(self, text: str) -> bool:
+        """Every word of ``text`` (letters only, 3 or more) is in the source language's phrase table."""
+        words = _WORD.findall(text)
+        return bool(words) and self.lexicon is not None and all(self.lexicon.get(w) is not None for w in words)
 
     def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],
                 reads: int) -> KeyframeResult:

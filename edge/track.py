@@ -117,6 +117,7 @@ class Track:
     history: tuple[tuple[str, float], ...] = ()  # its recent readings (text, confidence): ``text`` is their fusion
     support: int = 0  # of them, the readings that agree with ``text``
     piece: bool = False  # its last reading was a piece of the line (fewer letters than the box holds)
+    confirmed: bool = False  # its reading is confirmed (``KeyframeReader._ocr``): drawn
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
     def snapshot(self) -> Snapshot:
@@ -201,8 +202,8 @@ class FlowTracker:
                 track.state, track.lost_since_ms, track.points = State.LOST, now_ms, None
             return
         # READ: a reading, or a detection showing the region's content, is attached
-        sure = track.settled or track.ocr_conf >= self.options.show_conf or track.support >= 2
-        drawn = track.text is not None and not track.rejected and not track.partial and not track.piece and sure
+        # drawn only when confirmed; a reading settled because it was read ``max_reads`` times is final, not confirmed
+        drawn = track.text is not None and not track.rejected and not track.partial and not track.piece and track.confirmed
         track.state = State.CONFIRMED if drawn else State.TENTATIVE
         if track.lost_since_ms is not None or track.points is None:
             track.lost_since_ms = None
@@ -419,6 +420,7 @@ class FlowTracker:
             if not keep:
                 track.translation, track.translation_source = reading.translation, reading.translation_source
             track.partial, track.support, track.piece = reading.partial, reading.support, reading.piece
+            track.confirmed = reading.confirmed
 
     def _carry(self, track: Track, then: Box, detected: Box) -> Box:
         """The detected box (keyframe px) moved as the region moved since the keyframe."""

@@ -11,6 +11,7 @@ import pytest
 from benchmarks.metrics import cer
 from benchmarks.scenes import draw_post
 from benchmarks.signs import SignStyle, degrade, sign_photo
+from edge.association import Reading
 from edge.capture import Frame, FrameSource
 from edge.detect import DetectorOptions, TextBox, join_split_lines
 from edge.fusion import align, fuse, hides_only
@@ -123,3 +124,22 @@ def test_a_dim_small_sign_is_found_at_full_resolution(detector, recognizer):
     assert reader.dim_keyframes == 1
     assert covered([r.box for r in found.readings])
     assert not covered([b.box for b in detector.detect(dim)])  # one look at the model's input size misses it
+
+
+def test_in_low_light_only_agreeing_readings_of_known_words_are_confirmed(detector, recognizer, translator):
+    """Tesseract's errors on a noisy dim crop repeat ("Bate 0", "Bate 000" on "Bitte klingeln"), and its
+    confidence means little there: two agreeing readings confirm only words the phrase table knows."""
+    reader = KeyframeReader(detector, recognizer, translator)
+    box, signature = (0.0, 0.0, 200.0, 40.0), np.zeros((16, 64), np.float32)
+
+    def confirmed(text: str, support: int, conf: float, dim: bool) -> bool:
+        reader._dim = dim
+        return reader._confirmed(Reading(box, None, signature, text=text, ocr_conf=conf, support=support))
+
+    assert confirmed("Bate 000", 2, 0.5, dim=False)  # good light: two agreeing readings are enough
+    assert not confirmed("Bate 000", 2, 0.5, dim=True)
+    assert not confirmed("Bate 000", 1, 0.95, dim=True)
+    assert confirmed("Bate 000", 3, 0.5, dim=True)  # three agreeing readings, whatever they say
+    assert confirmed("Bitte klingeln", 2, 0.4, dim=True)
+    assert confirmed("Kasse", 1, 0.9, dim=True)
+    assert not confirmed("Kasse", 1, 0.7, dim=True)

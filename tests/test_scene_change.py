@@ -186,7 +186,7 @@ def test_lost_regions_are_not_drawn_and_a_cut_removes_every_region():
     grey = cv2.cvtColor(sign, cv2.COLOR_BGR2GRAY)
     box = (150.0, 200.0, 300.0, 60.0)
     reading = Reading(box, None, content_signature(grey, box), text="Notausgang", ocr_conf=0.95, reread=True, settled=True,
-                      translation="emergency exit")
+                      confirmed=True, translation="emergency exit")
     tracker.apply([reading], [], 0.0)
     (track,) = tracker.tracks.values()
     assert track.state is State.CONFIRMED and track.shown

@@ -180,7 +180,7 @@ def test_a_less_confident_reading_of_unchanged_content_keeps_the_better_one():
 
     def read(text, conf, same=True, track_id=None):
         reading = Reading((100.0, 100.0, 200.0, 50.0), track_id, signature, text=text, ocr_conf=conf, reread=True,
-                          same_content=same, translation=text and text.lower())
+                          same_content=same, translation=text and text.lower(), confirmed=conf >= 0.8)
         snapshot = [tracker.tracks[track_id].snapshot()] if track_id else []
         tracker.apply([reading], snapshot, 0.0)
         return tracker.tracks[reading.track_id]
@@ -202,7 +202,8 @@ def test_a_fragment_read_many_times_still_becomes_the_whole_line_it_grows_into()
 
     def apply(box, text, partial, same, track_id):
         reading = Reading(box, track_id, np.zeros((16, 64), np.float32), text=text, ocr_conf=0.9 if text else 0.0,
-                          partial=partial, reread=True, same_content=same, translation=text and "waiting room")
+                          partial=partial, reread=True, same_content=same, translation=text and "waiting room",
+                          confirmed=bool(text))  # as the reader confirms a 0.9 reading in good light
         tracker.apply([reading], [tracker.tracks[track_id].snapshot()] if track_id else [], 0.0)
         return tracker.tracks[reading.track_id]
 
