@@ -62,6 +62,21 @@ class OcrOptions:
 class LineText:
     text: str
     conf: float  # mean word confidence, 0–1
+    span: float | None = None  # share of the crop's ink width that the words read cover (None: not known);
+    # far under 1 when only a piece of the line was read (the rest blurred, dim or behind something)
+
+
+def ink_span(grey: np.ndarray, words: list[tuple[int, int]]) -> float | None:
+    """Share of the cleaned crop's ink columns (dark pixels) between the first and last read word's
+    left and right ends ``words`` ((x0, x1) pairs); None when there is no ink or no word."""
+    if not words or grey.size == 0:
+        return None
+    columns = np.flatnonzero((grey < 128).any(axis=0))
+    if len(columns) < 2:
+        return None
+    ink = float(columns[-1] - columns[0] + 1)
+    read = float(min(ink, max(x1 for _, x1 in words) - min(x0 for x0, _ in words)))
+    return max(0.0, read) / ink
 
 
 def tessdata_dirs() -> list[Path]:
@@ -187,7 +202,7 @@ BAR_GLYPHS = "ı|¦"  # what Tesseract makes of a post or a bar in front of a li
 BAR_LANGUAGES_EXEMPT = ("tr", "az")
 
 
-def clean_line(text: str, conf: float, options: OcrOptions) -> LineText | None:
+def clean_line(text: str, conf: float, options: OcrOptions, span: float | None = None) -> LineText | None:
     """Trim edge junk and bar glyphs; None when the line has too few letters or too little confidence."""
     if options.language not in BAR_LANGUAGES_EXEMPT:
         text = text.translate({ord(ch): " " for ch in BAR_GLYPHS})
@@ -197,7 +212,7 @@ def clean_line(text: str, conf: float, options: OcrOptions) -> LineText | None:
     floor = options.min_conf_short if letters < 4 else options.min_conf
     if letters < options.min_letters or conf < floor or letters < options.min_letter_ratio * visible:
         return None
-    return LineText(text, conf)
+    return LineText(text, conf, span)
 
 
 class _TesserocrEngine:
@@ -208,8 +223,11 @@ class _TesserocrEngine:
         self._api = tesserocr.PyTessBaseAPI(path=str(tessdata) + os.sep, lang=code, psm=tesserocr.PSM.SINGLE_LINE,
                                             oem=tesserocr.OEM.LSTM_ONLY)
 
-    def read(self, grey: np.ndarray) -> tuple[str, float]:
-        """Single-line mode; when its layout step finds no line, the raw-line mode (no layout) once more."""
+    def read(self, grey: np.ndarray) -> tuple[str, float, float | None]:
+        """Single-line mode; when its layout step finds no line, the raw-line mode (no layout) once more.
+        (text, mean word confidence 0–1, ``ink_span`` of the words read)."""
+        import tesserocr
+
         grey = np.ascontiguousarray(grey)
         for psm in self._modes:
             self._api.SetPageSegMode(psm)
@@ -218,7 +236,13 @@ class _TesserocrEngine:
             if text.strip():
                 break
         confs = [c for c in self._api.AllWordConfidences() if c >= 0]
-        return text, (sum(confs) / len(confs) / 100.0) if confs else 0.0
+        words = []
+        level = tesserocr.RIL.WORD
+        for word in tesserocr.iterate_level(self._api.GetIterator(), level):
+            box = word.BoundingBox(level)
+            if box and (word.GetUTF8Text(level) or "").strip():
+                words.append((box[0], box[2]))
+        return text, (sum(confs) / len(confs) / 100.0) if confs else 0.0, ink_span(grey, words)
 
 
 class _PytesseractEngine:
@@ -229,12 +253,14 @@ class _PytesseractEngine:
         self._config = f'--psm 7 --oem 1 --tessdata-dir "{tessdata}"'
         self._code = code
 
-    def read(self, grey: np.ndarray) -> tuple[str, float]:
+    def read(self, grey: np.ndarray) -> tuple[str, float, float | None]:
         data = self._pt.image_to_data(grey, lang=self._code, config=self._config, output_type=self._pt.Output.DICT)
-        words = [(w, float(c)) for w, c in zip(data["text"], data["conf"]) if w.strip() and float(c) >= 0]
-        if not words:
-            return "", 0.0
-        return " ".join(w for w, _ in words), sum(c for _, c in words) / len(words) / 100.0
+        kept = [i for i, (w, c) in enumerate(zip(data["text"], data["conf"])) if w.strip() and float(c) >= 0]
+        if not kept:
+            return "", 0.0, None
+        boxes = [(int(data["left"][i]), int(data["left"][i]) + int(data["width"][i])) for i in kept]
+        return (" ".join(data["text"][i] for i in kept), sum(float(data["conf"][i]) for i in kept) / len(kept) / 100.0,
+                ink_span(grey, boxes))
 
 
 def _make_engine(name: str, code: str, tessdata: Path):
@@ -331,14 +357,14 @@ class Recognizer:
         first = self._clean(raw)
         if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None
-        text, conf = self.engine.read(first)
+        text, conf, span = self.engine.read(first)
         cut = glyph_cut_sides(raw) if self.options.pad_along else (False, False)
         if any(cut):  # grown only at the end that cuts a glyph: the other may reach the sign's border
-            grown, grown_conf = self.engine.read(self.prepare(source, quad, grown=cut))
+            grown, grown_conf, grown_span = self.engine.read(self.prepare(source, quad, grown=cut))
             if grown_conf >= conf - self.options.grown_conf_margin:
-                text, conf = grown, grown_conf
+                text, conf, span = grown, grown_conf, grown_span
         if conf < self.options.second_look_below:  # the plain crop is cut only when it is needed
-            again, again_conf = self.engine.read(sharpen(first) if restored is None else self.prepare(frame, quad))
+            again, again_conf, again_span = self.engine.read(sharpen(first) if restored is None else self.prepare(frame, quad))
             if again_conf > conf:
-                text, conf = again, again_conf
-        return clean_line(text, conf, self.options)
+                text, conf, span = again, again_conf, again_span
+        return clean_line(text, conf, self.options, span)

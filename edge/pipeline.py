@@ -298,7 +298,9 @@ class Pipeline(FrameProcessor):
         motion = self.tracker.motion
         if self.tracker.scene_changed:  # a cut or a whip pan: the next steady frame is read
             return None
-        if self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()):
+        dim = self.reader.low_light  # the last frame read was dark: fewer keyframes, more reads of what is tracked
+        waiting = dim and self.cadence.last_ms is not None and pts_ms - self.cadence.last_ms < self.profile.dim_keyframe_ms
+        if not waiting and self.cadence.due(pts_ms, self.tracker.motion_px, self.tracker.pending_count()):
             self.cadence.taken(pts_ms)
             self.keyframes += 1
             every = self.profile.hires_every_ms
@@ -307,7 +309,7 @@ class Pipeline(FrameProcessor):
                 self._hires_ms = pts_ms
                 self.hires_keyframes += 1
             return ("read", self.tracker.snapshot(), motion, False, hires)
-        unsettled = self.tracker.unsettled(pts_ms, self.cadence.min_ms)
+        unsettled = self.tracker.unsettled(pts_ms, self.profile.dim_reread_ms if dim else self.cadence.min_ms)
         if unsettled:
             for track in unsettled:
                 track.read_ms = pts_ms  # asked for: not again before the answer

@@ -34,15 +34,19 @@ from edge.regions import content_signature, inside, iou, presence, similarity
 from edge.track import TrackerOptions
 from edge.translate import Translator
 
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD = re.compile(r"[^\W\d_]+")
+PIECE_SEEN = 4 / 3  # a reading of the region with this many times the letters makes a shorter one a piece
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
+PIECE_SPAN = 0.8  # ... or whose words cover less than this share of the crop's ink (``LineText.span``): whole
+# readings of the standard scenario's lines cover ≥ 0.98 (p1), pieces ("Einfah t f", "Kein Eine") 0.5–0.67
 PIECE_LETTERS = 0.75  # a reading with fewer characters than this × its line's length/height is a piece of it:
 # whole readings of the standard scenario's lines hold 1.48 (p1) to 1.79 (p50) characters per unit of aspect
 
 
 def is_piece(text: str, quad: np.ndarray) -> bool:
     """OCR read far fewer characters than the line's box holds (the rest hidden, blurred or cut): "War"
-    of a "Krankenhaus" line. Such a reading is not the sign."""
+    of a "Krankenhaus" line. Such a reading is not the sign. (The ink span of the words read,
+    ``PIECE_SPAN``, catches the pieces a loose box hides from this count.)"""
     quad = np.asarray(quad, np.float32)
     long_side = max(float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0])))
     short_side = max(1.0, min(float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0]))))
@@ -184,6 +188,11 @@ class KeyframeReader:
         result.gone = [s.id for s in snapshot if s.id not in present]
         return result
 
+    @property
+    def low_light(self) -> bool:
+        """The last frame read was a low-light one."""
+        return self._dim
+
     def _is_dim(self, grey: np.ndarray) -> bool:
         """A low-light frame (mean grey level under ``DetectorOptions.dim_luma``): detected at full
         resolution, and a line that gave no reading is read again (``_ocr``)."""
@@ -246,7 +255,7 @@ class KeyframeReader:
         line = self.recognizer.read(image, quad, restored)
         reading.reread, reading.history = True, history
         if line is not None:
-            reading.piece = is_piece(line.text, quad)
+            reading.piece = is_piece(line.text, quad) or (line.span is not None and line.span < PIECE_SPAN)
             raw = None if reading.piece else (line.text, line.conf)
             if history and not reading.same_content:
                 before = fuse(list(history))
@@ -271,19 +280,28 @@ class KeyframeReader:
     def _confirmed(self, reading: Reading) -> bool:
         """Whether a (fused) reading may be drawn. In good light: OCR confidence ≥ ``show_conf``, or two
         readings of the region agree. In low light Tesseract's confidence means little and its errors
-        repeat from frame to frame ("Bate 0", "Bate 000" on a noisy "Bitte klingeln"): a reading whose
-        every word the phrase table knows, confident or agreed with by a second one; else three agreeing."""
-        if reading.piece:
+        repeat from frame to frame ("Bate 0", "Bate 000" on a noisy "Bitte klingeln"; "Erste i" three times):
+        a reading whose every word the phrase table knows, confident or agreed with by a second one;
+        without a phrase table, three agreeing readings."""
+        if reading.piece or self._longer_seen(reading):
             return False
         if not self._dim:
             return reading.ocr_conf >= self.options.show_conf or reading.support >= 2
-        if reading.support >= 3:
-            return True
         sure = reading.support >= 2 or reading.ocr_conf >= self.options.show_conf
+        if self.lexicon is None:  # no phrase table (OCR only): three agreeing readings
+            return reading.support >= 3
         return sure and self._known_words(reading.text)
 
+    @staticmethod
+    def _longer_seen(reading: Reading) -> bool:
+        """The region was read with clearly more letters (a third more) in a way this reading could be a
+        piece of ("Krankenhaus", then "Kranken" twice while the end is hidden): the reading is a piece."""
+        letters = sum(ch.isalnum() for ch in reading.text or "")
+        return any(sum(ch.isalnum() for ch in text) >= PIECE_SEEN * letters and hides_only(text, reading.text)
+                   for text, _ in reading.history)
+
     def _known_words(self, text: str) -> bool:
-        """Every word of ``text`` (letters only, 3 or more) is in the source language's phrase table."""
+        """Every word of ``text`` (runs of letters) is in the source language's phrase table."""
         words = _WORD.findall(text)
         return bool(words) and self.lexicon is not None and all(self.lexicon.get(w) is not None for w in words)
 

@@ -15,6 +15,7 @@ from edge.association import Reading
 from edge.capture import Frame, FrameSource
 from edge.detect import DetectorOptions, TextBox, join_split_lines
 from edge.fusion import align, fuse, hides_only
+from edge.ocr import ink_span
 from edge.pipeline import Pipeline
 from edge.profiles import get_profile
 from edge.scheduler import KeyframeReader, is_piece
@@ -139,7 +140,23 @@ def test_in_low_light_only_agreeing_readings_of_known_words_are_confirmed(detect
     assert confirmed("Bate 000", 2, 0.5, dim=False)  # good light: two agreeing readings are enough
     assert not confirmed("Bate 000", 2, 0.5, dim=True)
     assert not confirmed("Bate 000", 1, 0.95, dim=True)
-    assert confirmed("Bate 000", 3, 0.5, dim=True)  # three agreeing readings, whatever they say
+    assert not confirmed("Bate 000", 3, 0.5, dim=True)  # however often the same error repeats
+    assert not confirmed("Erste i", 3, 0.5, dim=True)  # a letter that is no word: a piece of "Erste Hilfe"
     assert confirmed("Bitte klingeln", 2, 0.4, dim=True)
     assert confirmed("Kasse", 1, 0.9, dim=True)
     assert not confirmed("Kasse", 1, 0.7, dim=True)
+    reader.lexicon = None  # OCR only: no phrase table to ask
+    assert confirmed("Bate 000", 3, 0.5, dim=True) and not confirmed("Kasse", 2, 0.9, dim=True)
+
+
+def test_a_piece_is_a_reading_whose_words_cover_little_of_the_line_or_a_shorter_one_than_seen():
+    box, signature = (0.0, 0.0, 200.0, 40.0), np.zeros((16, 64), np.float32)
+    shorter = Reading(box, None, signature, text="Kranken", history=(("Krankenhaus", 0.5), ("Kranken", 0.6)))
+    assert KeyframeReader._longer_seen(shorter)
+    assert not KeyframeReader._longer_seen(Reading(box, None, signature, text="Krankenhaus",
+                                                   history=(("Kranken", 0.6), ("Krankenhaus", 0.5))))
+    assert not KeyframeReader._longer_seen(Reading(box, None, signature, text="Gleis 4", history=(("Gleis 34", 0.9),)))
+    assert ink_span(np.full((40, 200), 255, np.uint8), [(0, 10)]) is None  # no ink
+    line = np.full((40, 200), 255, np.uint8)
+    line[10:30, 20:180] = 0
+    assert ink_span(line, [(20, 100)]) == pytest.approx(0.5, abs=0.01) and ink_span(line, [(18, 182)]) == 1.0
