@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.cpulimit import CpuLimit
 from benchmarks.score import format_ms, load_events, load_gt, score
 from edge.capture import open_source
 from edge.errors import ArTranslateError, InputError, OutputError
@@ -35,6 +36,7 @@ class BenchOptions:
     profile: str | None = None  # device profile of the pipeline side (its memory budget fails the bench)
     cores: int | None = None  # both sides run on at most this many cores
     memory_budget_mb: float | None = None  # overrides the profile's memory budget
+    cpu_share: float | None = None  # every side runs limited to this share of one core (``benchmarks/cpulimit.py``)
     progress: bool = True
     report: bool = True
 
@@ -84,7 +86,13 @@ def run_side(side: str, options: BenchOptions) -> Path:
     events = options.out / f"{side}.events.jsonl"
     if options.progress:
         print(f"bench: {side} …", file=sys.stderr, flush=True)
-    done = subprocess.run(side_command(side, options, events), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    limit = CpuLimit(options.cpu_share) if options.cpu_share else None
+    try:
+        done = subprocess.run(side_command(side, options, events), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, preexec_fn=limit.enter if limit else None)
+    finally:
+        if limit:
+            limit.close()
     if done.returncode != 0:
         reason = [line for line in done.stderr.splitlines() if line.strip() and "XNNPACK" not in line]
         raise ArTranslateError(f"{side} replay failed (exit {done.returncode}): {reason[-1] if reason else 'no message'}")
@@ -115,7 +123,7 @@ def bench(options: BenchOptions) -> dict:
     if "rapidocr" in results:
         results["speedup_rapidocr"] = round(results["rapidocr"]["ms_per_frame"] / ours, 2) if ours else None
     results["run"] = {"video": str(options.video), "gt": str(options.gt), "realtime": options.realtime,
-                      "profile": options.profile, "cores": options.cores,
+                      "profile": options.profile, "cores": options.cores, "cpu_share": options.cpu_share,
                       "max_frames": options.max_frames, "source": options.source, "target": options.target,
                       "fps": gt.get("fps"), "cpu": _cpu_description()}
     (options.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")

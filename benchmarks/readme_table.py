@@ -37,6 +37,12 @@ RUNS = [  # (column label, scenario preset, profile, cores, real time, baselines
     ("hard, real time, pi4, 1 core", "hard", "pi4", 1, True, []),
 ]
 BASELINE_NAMES = {"naive": "naive", "rapidocr": "RapidOCR"}
+# Pi-speed runs (issue 17): the standard scenario in real time, each profile on one core limited by a cgroup
+# CPU quota to its board's calibrated share of this machine's core (benchmarks/cpulimit.py; needs root)
+PI_SPEED = ("<!-- pi-speed:start -->", "<!-- pi-speed:end -->")
+PI_SPEED_RUNS = [("pi4 at Pi 4 speed", "pi4"), ("pi-zero-2 at Pi Zero 2 W speed", "pi-zero-2")]
+PI_SPEED_ROWS = ("signs found", "frames emitted", "time to translation p50 / p95", "display path p50 / p95",
+                 "wrong overlay frames (goal 0)", "translated fragment frames (goal 0)", "peak RSS")
 
 
 def _work(r: dict) -> str:
@@ -59,6 +65,8 @@ ROWS = [
         f" (budget {r['budget']['memory_mb']:.0f}: {'ok' if r['budget']['ok'] else 'OVER'})" if r.get("budget") else "")),
     ("CPU after 1 s (1.0 = a core)", lambda r: "–" if r.get("cpu_share_after_1s") is None else f"{r['cpu_share_after_1s']:.2f}"),
     ("keyframes / OCR reads / model translations", _work),
+    ("display path p50 / p95",
+     lambda r: f"{format_ms(r.get('frame_latency_p50_ms'))} / {format_ms(r.get('frame_latency_p95_ms'))}"),
 ]
 
 
@@ -113,7 +121,31 @@ def main() -> None:
                                                 f"frame): {', '.join(speedups)}.\n" if speedups else "") \
         + (f"Against RapidOCR on every frame: {', '.join(rapid)} cheaper per frame.\n" if rapid else "")
     write_between(args.readme, HEADLINE, headline)
+    pi_speed(args)
 
+
+def pi_speed(args: argparse.Namespace) -> None:
+    """The Pi-speed table in README.md's Raspberry Pi section (skipped, saying why, without root)."""
+    from benchmarks.cpulimit import SHARES, CpuLimit
+    from edge.errors import RuntimeMissing
+
+    try:
+        CpuLimit(0.5, name="ar-translate-bench-probe").close()
+    except RuntimeMissing as exc:
+        print(f"Pi-speed runs skipped: {exc}")
+        return
+    stem = args.work / "standard"
+    columns = []
+    for n, (label, profile) in enumerate(PI_SPEED_RUNS):
+        options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"),
+                               out=args.work / f"pi-speed{n}", realtime=True, profile=profile, cores=1,
+                               cpu_share=SHARES[profile])
+        saved = options.out / "results.json"
+        results = json.loads(saved.read_text()) if args.reuse and saved.exists() else bench(options)
+        columns.append((f"{label} ({SHARES[profile]:.3f} of a core)", results["pipeline"]))
+    text = table(columns, PI_SPEED_ROWS)
+    print(text)
+    write_between(args.readme, PI_SPEED, text)
 
 if __name__ == "__main__":
     main()

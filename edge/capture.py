@@ -82,10 +82,15 @@ class FrameSource:
 
 
 def open_source(spec: str | Path, sequence: bool = False) -> FrameSource:
-    """Open a camera index ("0"), a video file, an image file or a folder of images. Each image of a
-    folder is its own scene (nothing is tracked from one photo to the next) unless ``sequence`` says
-    the folder holds the frames of one video."""
+    """Open a camera index ("0"), the Raspberry Pi camera ("picamera2", "picamera2:1"), a video file, an
+    image file or a folder of images. Each image of a folder is its own scene (nothing is tracked from
+    one photo to the next) unless ``sequence`` says the folder holds the frames of one video."""
     text = str(spec)
+    if text == PICAMERA2 or text.startswith(PICAMERA2 + ":"):
+        index = text.partition(":")[2] or "0"
+        if not index.isdigit():
+            raise InputError(f"not a Pi camera number: {text} (picamera2 or picamera2:N)")
+        return _picamera2(int(index))
     if text.isdigit():
         return _camera(int(text))
     path = Path(text)
@@ -160,9 +165,67 @@ def _video(path: Path) -> FrameSource:
     return source
 
 
+PICAMERA2 = "picamera2"
+PICAMERA2_SIZE = (640, 480)  # the Pi camera's video stream: the pipeline's working size
+PICAMERA2_FPS = 30.0
+
+
+def _picamera2_module():
+    """``picamera2.Picamera2``, or None where Picamera2 is not installed (not a Raspberry Pi OS system)."""
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        return None
+    return Picamera2
+
+
+def _picamera2(index: int) -> FrameSource:
+    """The Raspberry Pi Camera Module through libcamera (Picamera2): on bookworm OpenCV's V4L2 capture
+    does not see it. Frames are 640×480 BGR (Picamera2's "RGB888" is B, G, R in memory); ``pts_ms``
+    comes from the sensor's timestamps."""
+    picamera2 = _picamera2_module()
+    if picamera2 is None:
+        raise InputError("the Pi camera needs Picamera2: sudo apt install python3-picamera2 (Raspberry Pi OS; the "
+                         "Makefile's .venv sees system packages, another virtual environment needs "
+                         "--system-site-packages)")
+    cameras = picamera2.global_camera_info()
+    if index >= len(cameras):
+        raise InputError(f"no Pi camera {index}: libcamera sees {len(cameras)} camera(s)")
+    camera = picamera2(index)
+    camera.configure(camera.create_video_configuration(main={"size": PICAMERA2_SIZE, "format": "RGB888"},
+                                                      controls={"FrameRate": PICAMERA2_FPS}))
+    camera.start()
+
+    def frames() -> Iterator[Frame]:
+        first_ns = None
+        frame_index = 0
+        try:
+            while True:
+                request = camera.capture_request()
+                try:
+                    image = request.make_array("main")
+                    stamp = request.get_metadata().get("SensorTimestamp")
+                finally:
+                    request.release()
+                if stamp is not None and first_ns is None:
+                    first_ns = stamp
+                pts = (stamp - first_ns) / 1e6 if stamp is not None else frame_index * 1000.0 / PICAMERA2_FPS
+                yield Frame(frame_index, pts, to_bgr(image))
+                frame_index += 1
+        finally:
+            camera.stop()
+            camera.close()
+
+    model = cameras[index].get("Model", "camera")
+    return FrameSource(f"Pi camera {index} ({model})", PICAMERA2_FPS, None, frames(), is_live=True)
+
+
 def _camera(index: int) -> FrameSource:
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
+        picamera2 = _picamera2_module()
+        if picamera2 is not None and index < len(picamera2.global_camera_info()):
+            return _picamera2(index)  # a Pi Camera Module and no USB camera: libcamera's, not V4L2's
         raise InputError(f"cannot open camera {index}")
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = fps if 0 < fps < 1000 else 30.0

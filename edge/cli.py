@@ -44,6 +44,20 @@ def _live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service(args: argparse.Namespace) -> int:
+    from edge.service import UNIT_DIR, ServiceOptions, install, unit_text
+
+    extra = [f for f in args.live_flags if f != "--"]
+    options = ServiceOptions(user=args.user, camera=args.camera, profile=args.profile,
+                             preview_port=args.preview_port, extra=extra)
+    if args.print:
+        print(unit_text(options), end="")
+        return 0
+    path = install(options, args.unit_dir or UNIT_DIR, start=not args.no_start)
+    print(f"wrote {path}" + ("" if args.no_start else "; enabled and started: journalctl -u ar-translate -f"))
+    return 0
+
+
 def _read_lines(fd: int):
     """Complete stdin lines, in chunks of whatever has arrived: each chunk is one batch, and no
     line waits for input that has not been typed yet (a driving program gets an answer per line)."""
@@ -74,13 +88,22 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cpu_share(text: str) -> float:
+    from benchmarks.cpulimit import parse_share
+
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _bench(args: argparse.Namespace) -> int:
     from benchmarks.harness import BenchOptions, bench, print_results
 
     options = BenchOptions(video=Path(args.video), gt=args.gt, out=args.out, source=args.source, target=args.target,
                            compare=args.compare, realtime=args.realtime, max_frames=args.max_frames,
                            profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
-                           progress=not args.quiet, report=not args.no_report)
+                           cpu_share=args.cpu_share, progress=not args.quiet, report=not args.no_report)
     results = bench(options)
     print_results(results, args.out)
     for reason in results.get("failed", []):
@@ -188,7 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=_replay)
 
     live = sub.add_parser("live", help="the pipeline on a camera, with a preview window or a browser preview")
-    live.add_argument("--camera", default="0", help="camera index (default 0), or a video file standing in for a camera")
+    live.add_argument("--camera", default="0",
+                      help="camera index (default 0; a Raspberry Pi Camera Module is used when no USB camera has the "
+                           "index and Picamera2 is installed), picamera2[:N] for the Pi camera, or a video file "
+                           "standing in for a camera")
     _add_run_flags(live, output_help="also record the annotated video here (.mp4)", frames="camera frames")
     live.add_argument("--preview-port", type=int, default=8090,
                       help="port of the browser preview on 127.0.0.1 when there is no display (0: any free port)")
@@ -213,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--realtime", action="store_true", help="replay at the video's own fps, dropping frames while busy")
     bench.add_argument("--max-frames", type=int, help="only the first N frames")
     _add_profile_flags(bench)
+    bench.add_argument("--cpu-share", type=_cpu_share, metavar="pi4|pi-zero-2|S",
+                       help="run every side limited to a share of one core, as slow as that device's core (a cgroup "
+                            "CPU quota: needs root; calibration in benchmarks/cpulimit.py)")
     bench.add_argument("--out", type=Path, required=True, help="folder for events, results.json and report.html")
     bench.add_argument("--no-report", action="store_true", help="skip report.html (results.json only)")
     bench.add_argument("--quiet", action="store_true", help="no progress output")
@@ -285,6 +314,22 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("name")
     rollback.add_argument("--during-run", action="store_true")
     models.set_defaults(func=_models)
+
+    from edge.profiles import PROFILES
+
+    service = sub.add_parser("service", help="the headless device service: ar-translate live on boot (systemd)")
+    ssub = service.add_subparsers(dest="action", required=True)
+    install = ssub.add_parser("install", help="write the systemd unit, then enable and start it (run with sudo)")
+    install.add_argument("--user", help="the account the service runs as (it joins the video group); default root")
+    install.add_argument("--camera", default="0", help="as for live: an index, picamera2[:N], or a video file")
+    install.add_argument("--profile", default="pi4", choices=sorted(PROFILES), help="device profile (default pi4)")
+    install.add_argument("--preview-port", type=int, default=8090, help="MJPEG preview on 127.0.0.1 (default 8090)")
+    install.add_argument("--unit-dir", type=Path, default=None, help="where the unit goes (default /etc/systemd/system)")
+    install.add_argument("--no-start", action="store_true", help="only write the unit")
+    install.add_argument("--print", action="store_true", help="print the unit, write nothing")
+    install.add_argument("live_flags", nargs=argparse.REMAINDER,
+                         help="after --, more live flags for the service (e.g. -- --cloud-url URL --telemetry)")
+    service.set_defaults(func=_service)
     return parser
 
 

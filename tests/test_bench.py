@@ -7,6 +7,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 
 from benchmarks.scenes import SceneOptions, render
 from edge.capture import Frame, FrameSource, offer
@@ -106,3 +107,31 @@ def test_peak_memory_is_the_replays_own_even_when_started_by_a_bigger_parent(tmp
     assert result.returncode == 0, result.stderr
     summary = json.loads(events.read_text().splitlines()[-1])
     assert 50 < summary["peak_rss_mb"] < 350 and len(ballast) == 400 * 2**20
+
+
+def test_a_cpu_share_limits_the_benchmarked_child_or_says_why_it_cannot():
+    """``bench --cpu-share``: a child in the cgroup gets about its share of a core, measured in the
+    child's own CPU time over a busy loop; where no cgroup can be written the error says what is needed."""
+    import subprocess
+    import sys
+
+    from benchmarks.cpulimit import SHARES, CpuLimit, parse_share
+    from edge.errors import RuntimeMissing
+
+    assert parse_share("pi4") == SHARES["pi4"] and parse_share("0.5") == 0.5
+    with pytest.raises(ValueError, match="share of one core"):
+        parse_share("2")
+    try:
+        limit = CpuLimit(0.2, name="ar-translate-bench-test")
+    except RuntimeMissing as exc:
+        assert "needs root and a writable cgroup" in str(exc)
+        return
+    try:
+        started = time.monotonic()
+        busy = "import os, time\nt = time.monotonic()\nwhile time.monotonic() - t < 1.5: pass\nprint(os.times().user)"
+        done = subprocess.run([sys.executable, "-c", busy], capture_output=True, text=True, preexec_fn=limit.enter,
+                              check=True)
+        wall = time.monotonic() - started
+    finally:
+        limit.close()
+    assert float(done.stdout) < 0.45 * wall  # about 0.2 of the time; unlimited it would be nearly all of it

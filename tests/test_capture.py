@@ -107,3 +107,99 @@ def test_mp4_cut_before_its_index_is_a_clear_error(tmp_path):
     cut.write_bytes(full.read_bytes()[:-2000])
     with pytest.raises(InputError, match="not a readable video"):
         open_source(cut)
+
+
+class FakePicamera2:
+    """Stands in for ``picamera2.Picamera2`` (libcamera and a Camera Module cannot exist on these
+    machines): the calls ``edge.capture`` makes, with frames whose colour and timestamps are known."""
+
+    cameras = [{"Model": "imx708", "Num": 0}]
+    opened: list = []
+
+    def __init__(self, index: int):
+        self.index, self.started, self.closed, self.requests = index, False, False, 0
+        FakePicamera2.opened.append(self)
+
+    @classmethod
+    def global_camera_info(cls):
+        return cls.cameras
+
+    def create_video_configuration(self, main, controls):
+        self.asked = (main, controls)
+        return {"main": main, "controls": controls}
+
+    def configure(self, config):
+        self.config = config
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        self.started = False
+
+    def close(self):
+        self.closed = True
+
+    def capture_request(self):
+        camera, n = self, self.requests
+        self.requests += 1
+
+        class Request:
+            def make_array(self, name):
+                assert name == "main"
+                width, height = camera.config["main"]["size"]
+                image = np.zeros((height, width, 3), np.uint8)
+                image[:, :, 0] = 200  # "RGB888" is B, G, R in memory: this is blue
+                return image
+
+            def get_metadata(self):
+                return {"SensorTimestamp": 7_000_000_000 + n * 33_333_333}
+
+            def release(self):
+                camera.released = n + 1
+
+        return Request()
+
+
+@pytest.fixture
+def fake_picamera2(monkeypatch):
+    import sys
+    import types
+
+    FakePicamera2.opened = []
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    return FakePicamera2
+
+
+def test_the_pi_camera_gives_bgr_frames_with_sensor_timestamps_and_is_closed_after(fake_picamera2):
+    source = open_source("picamera2")
+    assert source.is_live and source.frame_count is None and "imx708" in source.description
+    frames = iter(source)
+    first = [next(frames) for _ in range(3)]
+    (camera,) = fake_picamera2.opened
+    assert camera.started and camera.asked[0] == {"size": (640, 480), "format": "RGB888"}
+    assert [f.index for f in first] == [0, 1, 2]
+    assert [round(f.pts_ms, 1) for f in first] == [0.0, 33.3, 66.7]
+    assert first[0].image.shape == (480, 640, 3) and tuple(first[0].image[0, 0]) == (200, 0, 0)  # blue, as BGR
+    assert camera.released == 3  # every request handed back to libcamera
+    frames.close()  # the run ends
+    assert camera.closed and not camera.started
+
+
+def test_camera_index_falls_back_to_the_pi_camera_when_no_usb_camera_has_it(fake_picamera2):
+    source = open_source("0")  # no V4L2 camera exists here
+    assert "Pi camera 0" in source.description
+    with pytest.raises(InputError, match="no Pi camera 3: libcamera sees 1"):
+        open_source("picamera2:3")
+    with pytest.raises(InputError, match="cannot open camera 5"):
+        open_source("5")  # neither a USB camera nor a Pi camera 5
+
+
+def test_the_pi_camera_without_picamera2_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails, as on any non-Pi system
+    with pytest.raises(InputError, match="python3-picamera2"):
+        open_source("picamera2")
+    with pytest.raises(InputError, match="not a Pi camera number"):
+        open_source("picamera2:x")
