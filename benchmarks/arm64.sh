@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The arm64 check (issue 17): the README's install and demo in an emulated Debian bookworm arm64 root
+# (a Raspberry Pi 4's Cortex-A72), then the demo's events compared per frame with this machine's.
+#
+#   sudo benchmarks/arm64.sh                 # on an x86-64 Debian machine; ROOTFS=/var/tmp/ar-translate-arm64
+#
+# Needs root, debootstrap and qemu-user-static (installed here when missing), binfmt_misc, and the
+# network for Debian's mirror and PyPI. The first run builds the root (debootstrap: about 10 minutes
+# emulated) and installs everything (`make demo` inside it: apt, pip, the tesserocr build); later runs
+# reuse it. Two things emulation needs:
+# - qemu-user shows arm64 programs the host's x86 /proc/cpuinfo, and LiteRT (XNNPACK) then crashes in
+#   allocate_tensors: an ARM cpuinfo (Cortex-A72, four cores) is bind-mounted over it;
+# - QEMU_CPU=cortex-a72, not "max": qemu 7.2's SME emulation makes XNNPACK compute garbage.
+# MAX_FRAMES (default: all 300) limits the replay. Prints the per-frame comparison; exit 1 when the
+# install or the demo fails inside the root.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+rootfs=${ROOTFS:-/var/tmp/ar-translate-arm64}
+mirror=${MIRROR:-http://deb.debian.org/debian}
+frames=${MAX_FRAMES:-}
+work=$(mktemp -d)
+trap 'umount -l "$rootfs/proc/cpuinfo" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+missing=$(for p in debootstrap qemu-user-static binfmt-support; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "arm64: no qemu-aarch64 binfmt handler" >&2; exit 1; }
+export QEMU_CPU=cortex-a72
+
+if [ ! -x "$rootfs/usr/bin/python3" ]; then
+  echo "arm64: building a bookworm arm64 root in $rootfs (minutes)"
+  debootstrap --arch=arm64 --variant=minbase --include=python3,ca-certificates,make,git,sudo \
+    bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+fi
+
+# The repository as committed (no build outputs of this machine), at the same path inside the root.
+rm -rf "$rootfs/opt/ar-translate" && mkdir -p "$rootfs/opt/ar-translate"
+git -C "$repo" archive HEAD | tar -x -C "$rootfs/opt/ar-translate"
+cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+for core in 0 1 2 3; do
+  printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$core"
+done >"$work/cpuinfo"
+mount -t proc proc "$rootfs/proc"
+mount --bind "$work/cpuinfo" "$rootfs/proc/cpuinfo"
+mount --bind /dev "$rootfs/dev"
+mount --bind /sys "$rootfs/sys"
+
+limit=${frames:+--max-frames $frames}
+echo "arm64: make demo inside the root (install, then the demo)"
+chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
+  bash -c "cd /opt/ar-translate && make deps && mkdir -p out && .venv/bin/python3 -m edge replay edge/assets/demo_de.mp4 \
+    --source de --target en --offline --events out/demo.events.jsonl $limit" | tail -5
+cp "$rootfs/opt/ar-translate/out/demo.events.jsonl" "$work/arm64.jsonl"
+
+echo "arm64: the same demo on this machine ($(uname -m))"
+(cd "$repo" && python3 -m edge replay edge/assets/demo_de.mp4 --source de --target en --offline \
+  --events "$work/host.jsonl" $limit >/dev/null)
+python3 - "$work/host.jsonl" "$work/arm64.jsonl" <<'EOF'
+import json
+import sys
+
+def frames(path):
+    records = [json.loads(line) for line in open(path, encoding="utf-8")]
+    return {r["frame"]: sorted((g["text"], g["translation"]) for g in r["regions"]) for r in records if r.get("type") == "frame"}
+
+host, arm = frames(sys.argv[1]), frames(sys.argv[2])
+same = sum(host[i] == arm.get(i) for i in host)
+print(f"arm64 vs x86-64: {same} of {len(host)} frames show the same texts and translations")
+for i in sorted(host):
+    if host[i] != arm.get(i):
+        print(f"  frame {i}: x86-64 {host[i]}  arm64 {arm.get(i)}")
+EOF
