@@ -40,6 +40,9 @@ fi
 rm -rf "$rootfs/opt/ar-translate" && mkdir -p "$rootfs/opt/ar-translate"
 git -C "$repo" archive HEAD | tar -x -C "$rootfs/opt/ar-translate"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+# this machine's own certificate authorities (a proxy in front of PyPI) are trusted inside too
+mkdir -p "$rootfs/usr/local/share/ca-certificates"
+cp -r /usr/local/share/ca-certificates/. "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
 for core in 0 1 2 3; do
   printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$core"
 done >"$work/cpuinfo"
@@ -51,7 +54,7 @@ mount --bind /sys "$rootfs/sys"
 limit=${frames:+--max-frames $frames}
 echo "arm64: make demo inside the root (install, then the demo)"
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
-  bash -c "cd /opt/ar-translate && make deps && mkdir -p out && .venv/bin/python3 -m edge replay edge/assets/demo_de.mp4 \
+  bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make deps && mkdir -p out && .venv/bin/python3 -m edge replay edge/assets/demo_de.mp4 \
     --source de --target en --offline --events out/demo.events.jsonl $limit" | tail -5
 cp "$rootfs/opt/ar-translate/out/demo.events.jsonl" "$work/arm64.jsonl"
 

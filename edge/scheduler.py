@@ -35,7 +35,7 @@ from edge.track import TrackerOptions
 from edge.translate import Translator
 
 _WORD = re.compile(r"[^\W\d_]+")
-PIECE_SEEN = 4 / 3  # a reading of the region with this many times the letters makes a shorter one a piece
+PIECE_SEEN = 2  # a reading of the region with this many more letters makes a shorter one a piece
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
 PIECE_SPAN = 0.8  # ... or whose words cover less than this share of the crop's ink (``LineText.span``): whole
 # readings of the standard scenario's lines cover ≥ 0.98 (p1), pieces ("Einfah t f", "Kein Eine") 0.5–0.67
@@ -178,6 +178,8 @@ class KeyframeReader:
                               same_content=same)
             if not unchanged:
                 history = before.history if before else self._history_near(detected.box, snapshot)
+                if before is not None and w > before.read_w * (1 + self.options.grown_share):
+                    history = ()  # more of the line came into view: what was read before saw less of it
                 self._ocr(image, reading, detected.quad, motion, restored, history)
                 reads += 1
             readings.append(reading)
@@ -256,16 +258,17 @@ class KeyframeReader:
         reading.reread, reading.history = True, history
         if line is not None:
             reading.piece = is_piece(line.text, quad) or (line.span is not None and line.span < PIECE_SPAN)
-            raw = None if reading.piece else (line.text, line.conf)
+            # a piece, or a line cut by the frame's edge, is not what the sign says: it does not vote
+            raw = None if reading.piece or reading.partial else (line.text, line.conf)
             if history and not reading.same_content:
                 before = fuse(list(history))
                 if raw is None or not hides_only(before.text, raw[0]):
                     history = ()
             reading.history = (*history, raw)[-KEEP:] if raw else history
-            fused = fuse(list(reading.history))
+            fused = fuse(list(reading.history)) if raw else None
             if fused is not None:
                 reading.text, reading.ocr_conf, reading.support = fused.text, fused.conf, fused.support
-            else:  # a piece, and nothing read before it: kept (tentative), never shown
+            else:  # a piece or a cut line: kept as read (tentative), never shown
                 reading.text, reading.ocr_conf = line.text, line.conf
             if line.conf < self.crop_below:
                 reading.crop = line_jpeg(image, quad)
@@ -294,10 +297,11 @@ class KeyframeReader:
 
     @staticmethod
     def _longer_seen(reading: Reading) -> bool:
-        """The region was read with clearly more letters (a third more) in a way this reading could be a
-        piece of ("Krankenhaus", then "Kranken" twice while the end is hidden): the reading is a piece."""
+        """The region was read with more letters (``PIECE_SEEN`` more) in a way this reading could be a
+        piece of ("Krankenhaus", then "Kranken" twice while the end is hidden; "Vorsicht Stufe", then
+        "Vorsicht Stu" as the sign leaves the picture): the reading is a piece."""
         letters = sum(ch.isalnum() for ch in reading.text or "")
-        return any(sum(ch.isalnum() for ch in text) >= PIECE_SEEN * letters and hides_only(text, reading.text)
+        return any(sum(ch.isalnum() for ch in text) >= letters + PIECE_SEEN and hides_only(text, reading.text)
                    for text, _ in reading.history)
 
     def _known_words(self, text: str) -> bool:

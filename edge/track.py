@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from edge.association import Reading, Snapshot
+from edge.fusion import hides_only
 from edge.regions import Box, inside, ncc, presence
 from edge.textnorm import normalise
 
@@ -146,6 +147,9 @@ def _better(reading: Reading, track: Track) -> bool:
         return True
     if reading.text is None:
         return False
+    if track.confirmed and not reading.confirmed and _letters(reading.text) <= _letters(track.text) \
+            and hides_only(track.text, reading.text):
+        return False  # the same sign read with less of it (cut, hidden, blurred): the confirmed reading stays
     if reading.support >= 2 and reading.support >= track.support:  # confirmed by the region's readings together
         return True
     if not reading.same_content:
