@@ -3,6 +3,7 @@
 # (a Raspberry Pi 4's Cortex-A72), then the demo's events compared per frame with this machine's.
 #
 #   sudo benchmarks/arm64.sh                 # on an x86-64 Debian machine; ROOTFS=/var/tmp/ar-translate-arm64
+#   sudo ARCH=amd64 benchmarks/arm64.sh      # the same on a stock bookworm amd64 root (Debian's python3), natively
 #
 # Needs root, debootstrap and qemu-user-static (installed here when missing), binfmt_misc, and the
 # network for Debian's mirror and PyPI. The first run builds the root (debootstrap: about 10 minutes
@@ -15,24 +16,29 @@
 # install or the demo fails inside the root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rootfs=${ROOTFS:-/var/tmp/ar-translate-arm64}
+arch=${ARCH:-arm64}
+rootfs=${ROOTFS:-/var/tmp/ar-translate-$arch}
 mirror=${MIRROR:-http://deb.debian.org/debian}
 frames=${MAX_FRAMES:-}
 work=$(mktemp -d)
 trap 'umount -l "$rootfs/proc/cpuinfo" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-missing=$(for p in debootstrap qemu-user-static binfmt-support; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+emulated=$([ "$arch" = amd64 ] && echo no || echo yes)
+tools="debootstrap$([ "$emulated" = yes ] && echo ' qemu-user-static binfmt-support')"
+missing=$(for p in $tools; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
-[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "arm64: no qemu-aarch64 binfmt handler" >&2; exit 1; }
+if [ "$emulated" = yes ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "arm64: no qemu-aarch64 binfmt handler" >&2; exit 1; }
+fi
 export QEMU_CPU=cortex-a72
 
 if [ ! -x "$rootfs/usr/bin/python3" ]; then
-  echo "arm64: building a bookworm arm64 root in $rootfs (minutes)"
-  debootstrap --arch=arm64 --variant=minbase --include=python3,ca-certificates,make,git,sudo \
+  echo "$arch: building a bookworm $arch root in $rootfs (minutes)"
+  debootstrap --arch="$arch" --variant=minbase --include=python3,ca-certificates,make,git,sudo \
     bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
 fi
 
@@ -47,21 +53,21 @@ for core in 0 1 2 3; do
   printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$core"
 done >"$work/cpuinfo"
 mount -t proc proc "$rootfs/proc"
-mount --bind "$work/cpuinfo" "$rootfs/proc/cpuinfo"
+[ "$emulated" = no ] || mount --bind "$work/cpuinfo" "$rootfs/proc/cpuinfo"
 mount --bind /dev "$rootfs/dev"
 mount --bind /sys "$rootfs/sys"
 
 limit=${frames:+--max-frames $frames}
-echo "arm64: make demo inside the root (install, then the demo)"
+echo "$arch: make deps and the demo inside the root (Debian's python3)"
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
   bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make deps && mkdir -p out && .venv/bin/python3 -m edge replay edge/assets/demo_de.mp4 \
     --source de --target en --offline --events out/demo.events.jsonl $limit" | tail -5
 cp "$rootfs/opt/ar-translate/out/demo.events.jsonl" "$work/arm64.jsonl"
 
-echo "arm64: the same demo on this machine ($(uname -m))"
+echo "$arch: the same demo on this machine ($(uname -m))"
 (cd "$repo" && python3 -m edge replay edge/assets/demo_de.mp4 --source de --target en --offline \
   --events "$work/host.jsonl" $limit >/dev/null)
-python3 - "$work/host.jsonl" "$work/arm64.jsonl" <<'EOF'
+python3 - "$work/host.jsonl" "$work/arm64.jsonl" "$arch" <<'EOF'
 import json
 import sys
 
@@ -71,8 +77,9 @@ def frames(path):
 
 host, arm = frames(sys.argv[1]), frames(sys.argv[2])
 same = sum(host[i] == arm.get(i) for i in host)
-print(f"arm64 vs x86-64: {same} of {len(host)} frames show the same texts and translations")
+arch = sys.argv[3]
+print(f"{arch} root vs this machine: {same} of {len(host)} frames show the same texts and translations")
 for i in sorted(host):
     if host[i] != arm.get(i):
-        print(f"  frame {i}: x86-64 {host[i]}  arm64 {arm.get(i)}")
+        print(f"  frame {i}: here {host[i]}  {arch} {arm.get(i)}")
 EOF
