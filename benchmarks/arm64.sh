@@ -23,8 +23,7 @@ frames=${MAX_FRAMES:-}
 work=$(mktemp -d)
 trap 'umount -l "$rootfs/proc/cpuinfo" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-emulated=$([ "$arch" = amd64 ] && echo no || echo yes)
-tools="debootstrap$([ "$emulated" = yes ] && echo ' qemu-user-static binfmt-support')"
+if [ "$arch" = amd64 ]; then emulated=no tools=debootstrap; else emulated=yes tools="debootstrap qemu-user-static binfmt-support"; fi
 missing=$(for p in $tools; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
