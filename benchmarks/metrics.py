@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
+from edge.fusion import distance as levenshtein
 from edge.textnorm import normalise
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def cer(hypothesis: str, reference: str) -> float:
