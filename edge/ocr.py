@@ -200,12 +200,13 @@ def sharpen(grey: np.ndarray, amount: float = 0.8, sigma: float = 1.5) -> np.nda
 BAR_GLYPHS = "ı|¦"  # what Tesseract makes of a post or a bar in front of a line; no letter of the languages
 # served except Turkish's dotless i, so they are dropped as junk for every other language
 BAR_LANGUAGES_EXEMPT = ("tr", "az")
+_BARS_TO_SPACES = str.maketrans(BAR_GLYPHS, " " * len(BAR_GLYPHS))
 
 
 def clean_line(text: str, conf: float, options: OcrOptions, span: float | None = None) -> LineText | None:
     """Trim edge junk and bar glyphs; None when the line has too few letters or too little confidence."""
     if options.language not in BAR_LANGUAGES_EXEMPT:
-        text = text.translate({ord(ch): " " for ch in BAR_GLYPHS})
+        text = text.translate(_BARS_TO_SPACES)
     text = _EDGE_JUNK.sub("", " ".join(text.split()))
     letters = len(_LETTER.findall(text))
     visible = len(text.replace(" ", ""))
@@ -220,14 +221,13 @@ class _TesserocrEngine:
         import tesserocr
 
         self._modes = (tesserocr.PSM.SINGLE_LINE, tesserocr.PSM.RAW_LINE)
+        self._words, self._word = tesserocr.iterate_level, tesserocr.RIL.WORD
         self._api = tesserocr.PyTessBaseAPI(path=str(tessdata) + os.sep, lang=code, psm=tesserocr.PSM.SINGLE_LINE,
                                             oem=tesserocr.OEM.LSTM_ONLY)
 
     def read(self, grey: np.ndarray) -> tuple[str, float, float | None]:
         """Single-line mode; when its layout step finds no line, the raw-line mode (no layout) once more.
         (text, mean word confidence 0–1, ``ink_span`` of the words read)."""
-        import tesserocr
-
         grey = np.ascontiguousarray(grey)
         for psm in self._modes:
             self._api.SetPageSegMode(psm)
@@ -237,10 +237,9 @@ class _TesserocrEngine:
                 break
         confs = [c for c in self._api.AllWordConfidences() if c >= 0]
         words = []
-        level = tesserocr.RIL.WORD
-        for word in tesserocr.iterate_level(self._api.GetIterator(), level):
-            box = word.BoundingBox(level)
-            if box and (word.GetUTF8Text(level) or "").strip():
+        for word in self._words(self._api.GetIterator(), self._word):
+            box = word.BoundingBox(self._word)
+            if box and (word.GetUTF8Text(self._word) or "").strip():
                 words.append((box[0], box[2]))
         return text, (sum(confs) / len(confs) / 100.0) if confs else 0.0, ink_span(grey, words)
 

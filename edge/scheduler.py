@@ -34,13 +34,13 @@ from edge.regions import content_signature, inside, iou, presence, similarity
 from edge.track import TrackerOptions
 from edge.translate import Translator
 
-_WORD = re.compile(r"[^\W\d_]+")
-PIECE_SEEN = 2  # a reading of the region with this many more letters makes a shorter one a piece
 FAST_MOTION_PX = 10.0  # camera motion per frame (frame px) at which keyframes come as often as allowed
-PIECE_SPAN = 0.8  # ... or whose words cover less than this share of the crop's ink (``LineText.span``): whole
-# readings of the standard scenario's lines cover ≥ 0.98 (p1), pieces ("Einfah t f", "Kein Eine") 0.5–0.67
 PIECE_LETTERS = 0.75  # a reading with fewer characters than this × its line's length/height is a piece of it:
 # whole readings of the standard scenario's lines hold 1.48 (p1) to 1.79 (p50) characters per unit of aspect
+PIECE_SPAN = 0.8  # ... or whose words cover less than this share of the crop's ink (``LineText.span``): whole
+# readings of the standard scenario's lines cover ≥ 0.98 (p1), pieces ("Einfah t f", "Kein Eine") 0.5–0.67
+PIECE_SEEN = 2  # ... or than which the region gave a reading with this many more letters it could contain
+_WORD = re.compile(r"[^\W\d_]+")  # a word, for the phrase-table check in low light
 
 
 def is_piece(text: str, quad: np.ndarray) -> bool:
@@ -48,9 +48,8 @@ def is_piece(text: str, quad: np.ndarray) -> bool:
     of a "Krankenhaus" line. Such a reading is not the sign. (The ink span of the words read,
     ``PIECE_SPAN``, catches the pieces a loose box hides from this count.)"""
     quad = np.asarray(quad, np.float32)
-    long_side = max(float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0])))
-    short_side = max(1.0, min(float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0]))))
-    return len(text.strip()) < PIECE_LETTERS * long_side / short_side
+    sides = sorted((float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0]))))
+    return len(text.strip()) < PIECE_LETTERS * sides[1] / max(1.0, sides[0])
 
 
 @dataclass
@@ -134,7 +133,7 @@ class KeyframeReader:
         # restored, the detector gets the grey frame: as good as colour on moving frames of the standard
         # scenario (182 of 184 signs either way, 170 unrestored) and a third of the memory
         looked = image if restored is None else restored
-        dim = not still and self._is_dim(grey)
+        self._dim = dim = not still and self._is_dim(grey)
         if still and self.detector.options.still_scale > 0:
             boxes = self.detector.detect_tiled(image, self.detector.options.still_scale)
         elif dim:  # low light: small text survives only at full resolution
@@ -196,10 +195,9 @@ class KeyframeReader:
         return self._dim
 
     def _is_dim(self, grey: np.ndarray) -> bool:
-        """A low-light frame (mean grey level under ``DetectorOptions.dim_luma``): detected at full
-        resolution, and a line that gave no reading is read again (``_ocr``)."""
-        self._dim = float(cv2.mean(grey)[0]) < self.detector.options.dim_luma
-        return self._dim
+        """A low-light frame (mean grey level under ``DetectorOptions.dim_luma``): detected at ``dim_scale``,
+        its readings confirmed by known words (``_confirmed``), a line that gave nothing read again."""
+        return float(cv2.mean(grey)[0]) < self.detector.options.dim_luma
 
     def _history_near(self, box, snapshot: list[Snapshot]) -> tuple[tuple[str, float], ...]:
         """The readings of the region a new detection overlaps most (at least ``min_iou``): the same sign
@@ -224,7 +222,7 @@ class KeyframeReader:
         for readings that are not settled (taken in motion, or with low confidence)."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter()
-        self._is_dim(grey)
+        self._dim = self._is_dim(grey)
         restored = self._restored(grey, motion)
         readings = []
         for snap, quad in regions:
@@ -288,9 +286,9 @@ class KeyframeReader:
         without a phrase table, three agreeing readings."""
         if reading.piece or self._longer_seen(reading):
             return False
-        if not self._dim:
-            return reading.ocr_conf >= self.options.show_conf or reading.support >= 2
         sure = reading.support >= 2 or reading.ocr_conf >= self.options.show_conf
+        if not self._dim:
+            return sure
         if self.lexicon is None:  # no phrase table (OCR only): three agreeing readings
             return reading.support >= 3
         return sure and self._known_words(reading.text)
@@ -307,7 +305,7 @@ class KeyframeReader:
     def _known_words(self, text: str) -> bool:
         """Every word of ``text`` (runs of letters) is in the source language's phrase table."""
         words = _WORD.findall(text)
-        return bool(words) and self.lexicon is not None and all(self.lexicon.get(w) is not None for w in words)
+        return bool(words) and all(self.lexicon.get(w) is not None for w in words)
 
     def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],
                 reads: int) -> KeyframeResult:

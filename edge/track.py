@@ -117,8 +117,7 @@ class Track:
     reads: int = 0  # OCR calls spent on its current content
     history: tuple[tuple[str, float], ...] = ()  # its recent readings (text, confidence): ``text`` is their fusion
     support: int = 0  # of them, the readings that agree with ``text``
-    piece: bool = False  # its last reading was a piece of the line (fewer letters than the box holds)
-    confirmed: bool = False  # its reading is confirmed (``KeyframeReader._ocr``): drawn
+    confirmed: bool = False  # its reading is confirmed (``KeyframeReader._confirmed``: never a piece): drawn
     points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
 
     def snapshot(self) -> Snapshot:
@@ -207,7 +206,7 @@ class FlowTracker:
             return
         # READ: a reading, or a detection showing the region's content, is attached
         # drawn only when confirmed; a reading settled because it was read ``max_reads`` times is final, not confirmed
-        drawn = track.text is not None and not track.rejected and not track.partial and not track.piece and track.confirmed
+        drawn = track.text is not None and not track.rejected and not track.partial and track.confirmed
         track.state = State.CONFIRMED if drawn else State.TENTATIVE
         if track.lost_since_ms is not None or track.points is None:
             track.lost_since_ms = None
@@ -423,8 +422,7 @@ class FlowTracker:
             track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
             if not keep:
                 track.translation, track.translation_source = reading.translation, reading.translation_source
-            track.partial, track.support, track.piece = reading.partial, reading.support, reading.piece
-            track.confirmed = reading.confirmed
+            track.partial, track.support, track.confirmed = reading.partial, reading.support, reading.confirmed
 
     def _carry(self, track: Track, then: Box, detected: Box) -> Box:
         """The detected box (keyframe px) moved as the region moved since the keyframe."""
