@@ -89,6 +89,12 @@ def write_between(path: Path, markers: tuple[str, str], text: str) -> None:
     print(f"updated {path}")
 
 
+def run_or_reuse(options: BenchOptions, reuse: bool) -> dict:
+    """The run's results: its saved results.json with ``reuse`` (when there is one), else a fresh bench."""
+    saved = options.out / "results.json"
+    return json.loads(saved.read_text()) if reuse and saved.exists() else bench(options)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "work" / "bench")
@@ -103,8 +109,7 @@ def main() -> None:
             render(PRESETS[preset], stem)
         options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=args.work / f"run{n}",
                                compare=list(baselines), realtime=realtime, profile=profile, cores=cores)
-        saved = options.out / "results.json"
-        results = json.loads(saved.read_text()) if args.reuse and saved.exists() else bench(options)
+        results = run_or_reuse(options, args.reuse)
         columns.append((f"pipeline, {label}", results["pipeline"]))
         for side in baselines:
             columns.append((f"{BASELINE_NAMES[side]}, {label}", results[side]))
@@ -140,12 +145,12 @@ def pi_speed(args: argparse.Namespace) -> None:
         options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"),
                                out=args.work / f"pi-speed{n}", realtime=True, profile=profile, cores=1,
                                cpu_share=SHARES[profile])
-        saved = options.out / "results.json"
-        results = json.loads(saved.read_text()) if args.reuse and saved.exists() else bench(options)
+        results = run_or_reuse(options, args.reuse)
         columns.append((f"{label} ({SHARES[profile]:.3f} of a core)", results["pipeline"]))
     text = table(columns, PI_SPEED_ROWS)
     print(text)
     write_between(args.readme, PI_SPEED, text)
+
 
 if __name__ == "__main__":
     main()
