@@ -104,19 +104,61 @@ def warp_matrix(sign_shape: tuple[int, int], style: SignStyle, at: tuple[float, 
     return cv2.getPerspectiveTransform(src, dst)
 
 
-def paste_sign(scene: np.ndarray, text: str, style: SignStyle, at: tuple[float, float], rng: np.random.Generator) -> PlacedSign:
-    """Warp a rendered sign into ``scene`` (in place), centred at ``at``; returns its text box."""
-    sign, corners = render_sign(text, style.font, style.scheme, style.text_px)
+def render_notice(lines: list[str], font: str, scheme: str, text_px: int, align: str = "left",
+                  spacing: float = 0.45) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A flat plate holding several lines of one notice (BGR), and the four corners of each line's text
+    box in plate pixels. ``align``: left, centre or right; ``spacing``: the gap between lines × ``text_px``."""
+    bg, fg = SCHEMES[scheme]
+    face = ImageFont.truetype(str(FONTS[font]), text_px)
+    ascent, descent = face.getmetrics()
+    boxes = [face.getbbox(line) for line in lines]
+    widest = max(right - left for left, _, right, _ in boxes)
+    pad_x, pad_y = int(text_px * 0.6), int(text_px * 0.45)
+    pitch = ascent + descent + int(spacing * text_px)
+    width, height = widest + 2 * pad_x, pitch * (len(lines) - 1) + ascent + descent + 2 * pad_y
+    sign = Image.new("RGB", (width, height), bg[::-1])
+    draw = ImageDraw.Draw(sign)
+    border = max(2, text_px // 12)
+    draw.rectangle([border, border, width - 1 - border, height - 1 - border], outline=fg[::-1], width=border // 2 + 1)
+    corners = []
+    for i, (line, (left, top, right, bottom)) in enumerate(zip(lines, boxes)):
+        shift = {"left": 0, "centre": (widest - (right - left)) // 2, "right": widest - (right - left)}[align]
+        x, y = pad_x + shift, pad_y + i * pitch
+        draw.text((x - left, y), line, font=face, fill=fg[::-1])
+        corners.append(np.float32([[x, y + top], [x + right - left, y + top], [x + right - left, y + bottom],
+                                   [x, y + bottom]]))
+    return cv2.cvtColor(np.asarray(sign), cv2.COLOR_RGB2BGR), corners
+
+
+def _paste(scene: np.ndarray, sign: np.ndarray, corners: list[np.ndarray], texts: list[str], style: SignStyle,
+           at: tuple[float, float], rng: np.random.Generator) -> list[PlacedSign]:
+    """Warp a flat sign into ``scene`` (in place), centred at ``at``; the text box of each of its lines."""
     matrix = warp_matrix(sign.shape[:2], style, at, rng)
     size = (scene.shape[1], scene.shape[0])
     warped = cv2.warpPerspective(sign, matrix, size, flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.full(sign.shape[:2], 255, np.uint8), matrix, size, flags=cv2.INTER_LINEAR)
     alpha = (mask.astype(np.float32) / 255.0)[..., None]
     scene[:] = (scene * (1 - alpha) + warped * alpha).astype(np.uint8)
-    quad = cv2.perspectiveTransform(corners[None], matrix)[0]
-    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-    return PlacedSign(text, (int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    placed = []
+    for text, line_corners in zip(texts, corners):
+        quad = cv2.perspectiveTransform(line_corners[None], matrix)[0]
+        x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+        placed.append(PlacedSign(text, (int(x0), int(y0), int(x1 - x0), int(y1 - y0))))
+    return placed
+
+
+def paste_sign(scene: np.ndarray, text: str, style: SignStyle, at: tuple[float, float], rng: np.random.Generator) -> PlacedSign:
+    """Warp a rendered sign into ``scene`` (in place), centred at ``at``; returns its text box."""
+    sign, corners = render_sign(text, style.font, style.scheme, style.text_px)
+    return _paste(scene, sign, [corners], [text], style, at, rng)[0]
+
+
+def paste_notice(scene: np.ndarray, lines: list[str], style: SignStyle, at: tuple[float, float],
+                 rng: np.random.Generator, align: str = "left", spacing: float = 0.45) -> list[PlacedSign]:
+    """Warp a multi-line notice (``render_notice``) into ``scene`` (in place); one text box per line."""
+    sign, corners = render_notice(lines, style.font, style.scheme, style.text_px, align, spacing)
+    return _paste(scene, sign, corners, lines, style, at, rng)
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator, blur_px: float = 0.0, noise_sigma: float = 0.0,

@@ -30,7 +30,20 @@ TESSERACT_CODES = {
 NEURAL_LANGUAGES = ("en",)  # "auto" reads these with the neural line reader (edge/ppocr.py) when it is built:
 # it reads more real-frame words than Tesseract (11 against 7 of 34); German reads better with Tesseract
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
+_LEAD_JUNK = re.compile(r"^[\W_]+", re.UNICODE)
+_TAIL_JUNK = re.compile(r"[\W_]+$", re.UNICODE)
+LINE_END_MARKS = ".,!?:;-"  # kept at a line's end when right after its last word: a notice's lines are joined and
+# translated sentence by sentence ("Halten Sie," / "was Sie versprechen.", "Ein-" / "gang", ``edge/blocks.py``)
+
+
+def trim_ends(text: str) -> str:
+    """Junk off a line's ends (a border, a post read as "|", stray dots), but a sentence mark or hyphen
+    right after the last word stays."""
+    text = _LEAD_JUNK.sub("", text)
+    tail = _TAIL_JUNK.search(text)
+    if tail is None:
+        return text
+    return text[: tail.start()] + (tail.group()[0] if tail.group()[0] in LINE_END_MARKS else "")
 
 
 @dataclass
@@ -207,7 +220,7 @@ def clean_line(text: str, conf: float, options: OcrOptions, span: float | None =
     """Trim edge junk and bar glyphs; None when the line has too few letters or too little confidence."""
     if options.language not in BAR_LANGUAGES_EXEMPT:
         text = text.translate(_BARS_TO_SPACES)
-    text = _EDGE_JUNK.sub("", " ".join(text.split()))
+    text = trim_ends(" ".join(text.split()))
     letters = len(_LETTER.findall(text))
     visible = len(text.replace(" ", ""))
     floor = options.min_conf_short if letters < 4 else options.min_conf

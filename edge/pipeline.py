@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,12 +22,13 @@ import numpy as np
 
 from cloud_fallback.client import CloudStats
 from edge.capture import FrameSource, offer
+from edge.blocks import Block, BlockGrouper, BlockOptions, Line
 from edge.cloud import CloudRoute
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
-from edge.scheduler import Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
+from edge.scheduler import BlockTranslations, Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
 from edge.telemetry import TelemetryRecorder
 from edge.textnorm import normalise
 from edge.track import FlowTracker, TrackerOptions
@@ -43,9 +45,26 @@ class Region:
     ocr_conf: float
     translation: str | None = None
     translation_source: str | None = None  # "local", "cache", "cloud" or None
+    block: int | None = None  # the text block it is a line of (``edge/blocks.py``): drawn as part of it
 
     def record(self) -> dict:
         return {"id": self.id, "box": list(self.box), "text": self.text, "ocr_conf": round(self.ocr_conf, 3),
+                "translation": self.translation, "translation_source": self.translation_source, "block": self.block}
+
+
+@dataclass
+class TextBlock:
+    """Lines of one notice translated as one text and drawn as one plate (``edge/blocks.py``)."""
+
+    id: int  # its first line's region id
+    regions: list[int]  # its lines' region ids, in reading order
+    box: tuple[int, int, int, int]
+    text: str
+    translation: str | None  # None: being translated (nothing of the block is drawn yet)
+    translation_source: str | None = None
+
+    def record(self) -> dict:
+        return {"id": self.id, "regions": self.regions, "box": list(self.box), "text": self.text,
                 "translation": self.translation, "translation_source": self.translation_source}
 
 
@@ -62,12 +81,14 @@ class FrameResult:
     rss_mb: float | None = None  # resident memory when the frame was emitted
     cpu_ms: float | None = None  # CPU time the process had used when the frame was emitted
     name: str | None = None  # the image file it came from (folders and single images)
+    blocks: list[TextBlock] = field(default_factory=list)  # lines of one notice, translated together
 
     def record(self) -> dict:
         return {"type": "frame", "frame": self.frame, "pts_ms": round(self.pts_ms, 1),
                 "captured_ms": round(self.captured_ms, 1),
                 "emitted_ms": None if self.emitted_ms is None else round(self.emitted_ms, 1),
                 "dropped": self.dropped, "regions": [r.record() for r in self.regions],
+                "blocks": [b.record() for b in self.blocks],
                 "stage_ms": {k: round(v, 2) for k, v in self.stage_ms.items()},
                 "rss_mb": None if self.rss_mb is None else round(self.rss_mb, 1),
                 "cpu_ms": None if self.cpu_ms is None else round(self.cpu_ms, 1)} | ({"image": self.name} if self.name else {})
@@ -127,6 +148,7 @@ def _libc_trim():
 
 _malloc_trim = _libc_trim()
 STILL_MOTION_PX = 0.5  # camera motion over the last frame (frame px) under which the camera counts as still
+BLOCK_CACHE_ENTRIES = 256  # block translations kept (the translator's own cache is the worker's, not the display's)
 TRIM_EVERY_MS = 1000.0  # media time between heap trims: freed frame buffers go back to the system (~5 MB)
 
 
@@ -184,7 +206,7 @@ class Pipeline(FrameProcessor):
     def __init__(self, detector: TextDetector, recognizer: Recognizer, translator: Translator | None,
                  render_options: RenderOptions | None = None, profile: DeviceProfile = DEFAULT,
                  tracker_options: TrackerOptions | None = None, cloud: CloudRoute | None = None,
-                 cloud_text_conf: float = 0.85):
+                 cloud_text_conf: float = 0.85, block_options: BlockOptions | None = None):
         super().__init__()
         self.cloud = cloud  # None: offline (no socket, ever) or no --cloud-url
         self._asked_at: dict[int, float] = {}  # keyframe index → when it was taken (the cloud budget's start)
@@ -204,6 +226,11 @@ class Pipeline(FrameProcessor):
         self.ocr_reads = 0
         self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
         self.telemetry: TelemetryRecorder | None = None  # --telemetry: hears every reading and cloud answer
+        self.grouper = BlockGrouper(block_options)
+        self._block_translations: OrderedDict[str, tuple[str, str]] = OrderedDict()  # block text → (translation, source)
+        self._block_shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
+        self._blocks_asked = False  # a translate_blocks job is on the worker
+        self.block_translations = 0  # block texts translated
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
         self.tracker = FlowTracker(self.tracker.options, self.profile.flow_width_px)
@@ -217,12 +244,21 @@ class Pipeline(FrameProcessor):
             if self.cloud:
                 self.cloud.close()
 
-    def _attach(self, result: KeyframeResult, now_ms: float, spent: dict[str, float]) -> None:
-        asked_at = self._asked_at.pop(result.frame, time.monotonic())
-        self.ocr_reads += result.ocr_reads
+    def _attach(self, result: KeyframeResult | BlockTranslations, now_ms: float, spent: dict[str, float]) -> None:
         for stage, ms in result.stage_ms.items():
             self.times.add(stage, ms)
             spent[stage] = spent.get(stage, 0.0) + ms
+        if isinstance(result, BlockTranslations):
+            self._blocks_asked = False
+            self.block_translations += len(result.translations)
+            for text, answer in result.translations.items():
+                self._block_translations[text] = answer
+                self._block_translations.move_to_end(text)
+            while len(self._block_translations) > BLOCK_CACHE_ENTRIES:
+                self._block_translations.popitem(last=False)
+            return
+        asked_at = self._asked_at.pop(result.frame, time.monotonic())
+        self.ocr_reads += result.ocr_reads
         if result.scene != self.tracker.scene:  # taken before a scene change: what it read is not there now
             self.stale_keyframes += 1
             return
@@ -265,9 +301,12 @@ class Pipeline(FrameProcessor):
                 result = getattr(self.reader, job[0])(index, image, *job[1:])
                 result.scene = self.tracker.scene
                 self._attach(result, pts_ms, spent)
-        t1 = time.perf_counter()
         regions = self._regions(image.shape)
-        overlays = [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions]
+        blocks = self._blocks(index, image, regions, spent)
+        t1 = time.perf_counter()
+        overlays = [Overlay(b.box, b.translation, True, len(b.regions), tuple(r.box for r in regions if r.block == b.id))
+                    for b in blocks if b.translation]
+        overlays += [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions if r.block is None]
         annotated = draw_overlay(image, overlays, self.render_options)
         spent["render"] = (time.perf_counter() - t1) * 1000
         self.times.add("track", spent["track"])
@@ -277,7 +316,38 @@ class Pipeline(FrameProcessor):
             self._trimmed_ms = pts_ms
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
-                           cpu_ms=time.process_time() * 1000)
+                           cpu_ms=time.process_time() * 1000, blocks=blocks)
+
+    def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
+        """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
+        translated now (analysis mode), or asked of the worker (real time; meanwhile the block shows the
+        translation it showed last, or nothing)."""
+        if self.translator is None:
+            return []
+        found: list[Block] = self.grouper.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation])
+        if not found:
+            return []
+        missing = list(dict.fromkeys(b.text for b in found if b.text not in self._block_translations))
+        if missing and self._worker is None:
+            self._attach(self.reader.translate_blocks(index, missing), 0.0, spent)
+        elif missing and self._worker.idle and not self._blocks_asked:
+            self._blocks_asked = True
+            self._worker.submit("translate_blocks", index, missing, scene=self.tracker.scene)
+        members = {rid: block.id for block in found for rid in block.ids}
+        for region in regions:
+            region.block = members.get(region.id)
+        out = []
+        for block in found:
+            answer = self._block_translations.get(block.text)
+            if answer:
+                self._block_shown[block.id] = (block.text, *answer)
+            else:  # only while more of the same notice came into view: a changed text shows nothing meanwhile
+                shown_text, *before = self._block_shown.get(block.id, ("", None, None))
+                answer = tuple(before) if shown_text and shown_text in block.text else None
+            out.append(TextBlock(block.id, list(block.ids), block.box, block.text, *(answer or (None, None))))
+        live = {b.id for b in found}
+        self._block_shown = {k: v for k, v in self._block_shown.items() if k in live}
+        return out
 
     def _take_cloud_answers(self) -> None:
         """Cloud answers for regions still showing the text they were asked about replace the local ones."""
@@ -341,7 +411,7 @@ class Pipeline(FrameProcessor):
                                   "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
             if cache else None,
             "ocr_engine": self.recognizer.engine_name,
-            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes,
+            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "block_translations": self.block_translations,
             "dim_keyframes": self.reader.dim_keyframes, "ocr_reads": self.ocr_reads,
             "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,
             "region_events": dict(sorted(self.tracker.transitions.items())),

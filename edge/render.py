@@ -2,9 +2,11 @@
 
 The text box is covered with the sign's ground colour (the majority class of the box after
 Otsu), and the translation is drawn in the minority (text) colour, in the largest font size at
-which it fits on one or two lines. Below ``min_font_px`` the patch grows around the box instead
-of the text shrinking, so the overlay stays readable on small signs. Fonts: DejaVu Sans Bold
-shipped in ``edge/assets`` (Bitstream Vera licence), so any Unicode target renders.
+which it fits on one or two lines (a block of several lines, ``edge/blocks.py``: as many lines as
+it has, or one more). Below ``min_font_px`` the patch grows around the box instead of the text
+shrinking, so the overlay stays readable on small signs, but never over another text line in the
+frame: there the text shrinks instead. Fonts: DejaVu Sans Bold shipped in ``edge/assets``
+(Bitstream Vera licence), so any Unicode target renders.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Overlay:
     box: tuple[int, int, int, int]  # [x, y, w, h] in frame pixels
     text: str  # what to draw: the translation, or the text read in --ocr-only
     translated: bool
+    lines: int = 1  # text lines the box holds (a block of several): the translation may use one more
+    covers: tuple[tuple[int, int, int, int], ...] = ()  # the line boxes under it (a block's), which it may cover
 
 
 FONT_STEP = 1.12  # font sizes are drawn from a ladder 12 % apart: a tracked box that grows by a pixel
@@ -67,24 +71,87 @@ def sign_colours(patch: np.ndarray) -> tuple[tuple[int, int, int], tuple[int, in
     return tuple(int(v) for v in ground), tuple(int(v) for v in ink)
 
 
-def layout(text: str, width: int, height: int, options: RenderOptions) -> tuple[list[str], int]:
-    """Lines and font size that fit ``text`` in ``width × height`` (one or two lines, largest font)."""
+def wrap(words: list[str], count: int) -> list[str]:
+    """``words`` in ``count`` lines (or fewer) whose longest is as short as it can be (at 40 px)."""
+    count = max(1, min(count, len(words)))
+    if count == 1:
+        return [" ".join(words)]
+    if count == 2:  # every split point: the common case, and what one- and two-line sign texts always used
+        splits = [[" ".join(words[:i]), " ".join(words[i:])] for i in range(1, len(words))]
+        return min(splits, key=lambda lines: max(font(40).getlength(s) for s in lines))
+    space = font(40).getlength(" ")
+    widths = [font(40).getlength(w) for w in words]
+    # best[i][k]: the smallest longest line for words[i:] in k lines, and where its first line ends
+    n = len(words)
+    best = [[(float("inf"), n)] * (count + 1) for _ in range(n + 1)]
+    best[n][0] = (0.0, n)
+    for i in range(n - 1, -1, -1):
+        for k in range(1, count + 1):
+            width = -space
+            for j in range(i, n):
+                width += widths[j] + space
+                rest = best[j + 1][k - 1][0]
+                worst = max(width, rest)
+                if worst < best[i][k][0]:
+                    best[i][k] = (worst, j + 1)
+    lines, i, k = [], 0, min(range(1, count + 1), key=lambda c: best[0][c][0])
+    while i < n and k > 0:
+        end = best[i][k][1]
+        lines.append(" ".join(words[i:end]))
+        i, k = end, k - 1
+    return lines
+
+
+def layout(text: str, width: int, height: int, options: RenderOptions, max_lines: int = 2,
+           smallest_px: int | None = None) -> tuple[list[str], int]:
+    """Lines and font size that fit ``text`` in ``width × height`` (up to ``max_lines`` lines, largest
+    font; never under ``smallest_px``, by default ``min_font_px``)."""
+    smallest = options.min_font_px if smallest_px is None else smallest_px
     words = text.split()
-    candidates = [[text]] + [[" ".join(words[:i]), " ".join(words[i:])] for i in range(1, len(words))]
-    best: tuple[list[str], int] = ([text], options.min_font_px)
-    for lines in candidates:
+    best: tuple[list[str], int] = ([text], smallest)
+    for count in range(1, max(1, min(max_lines, len(words))) + 1):
+        lines = wrap(words, count) if words else [text]
         size = min(options.max_font_px, int(height * options.fill_ratio / (len(lines) * 1.15)))
         longest = max(lines, key=lambda s: font(40).getlength(s))
         length_at_40 = max(1.0, font(40).getlength(longest))
         size = min(size, int(40 * width * 0.94 / length_at_40))
-        size = font_step(size, options.min_font_px)
+        size = font_step(size, smallest)
         if size > best[1]:
             best = (lines, size)
     return best
 
 
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[3], b[1] + b[3]) > max(a[1], b[1])
+
+
+def plate(box: tuple[int, int, int, int], block_w: int, block_h: int, frame_size: tuple[int, int],
+          keep_clear: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The rectangle ``(x0, y0, x1, y1)`` a translation of ``block_w × block_h`` px is drawn on: the box,
+    grown around it where the text needs more room, but not over any box of ``keep_clear`` (other text
+    lines in the frame) nor out of the frame."""
+    x, y, w, h = box
+    frame_w, frame_h = frame_size
+    px0 = max(0, min(x, x + (w - block_w) // 2))
+    py0 = max(0, min(y, y + (h - block_h) // 2))
+    px1 = min(frame_w, max(x + w, px0 + block_w))
+    py1 = min(frame_h, max(y + h, py0 + block_h))
+    for ox, oy, ow, oh in keep_clear:
+        if not _overlaps((px0, py0, px1, py1), (ox, oy, ow, oh)) or _overlaps((x, y, x + w, y + h), (ox, oy, ow, oh)):
+            continue  # clear of it, or already over it in the box itself (overlapping detections)
+        if oy + oh <= y:
+            py0 = max(py0, oy + oh)
+        elif oy >= y + h:
+            py1 = min(py1, oy)
+        elif ox + ow <= x:
+            px0 = max(px0, ox + ow)
+        elif ox >= x + w:
+            px1 = min(px1, ox)
+    return px0, py0, px1, py1
+
+
 def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOptions | None = None) -> np.ndarray:
-    """A copy of ``frame`` with every overlay drawn."""
+    """A copy of ``frame`` with every overlay drawn; a translation's plate covers no other overlay's lines."""
     options = options or RenderOptions()
     out = frame.copy()
     frame_h, frame_w = out.shape[:2]
@@ -98,13 +165,17 @@ def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOpti
                 _draw_text(out, [item.text], (x, max(0, y - 16)), options.min_font_px + 2, (0, 200, 255))
             continue
         ground, ink = sign_colours(frame[y : y + h, x : x + w])
-        lines, size = layout(item.text, w, h, options)
+        max_lines = max(2, item.lines + 1)
+        lines, size = layout(item.text, w, h, options, max_lines)
         block_w = int(max(font(size).getlength(s) for s in lines)) + 4
         block_h = int(len(lines) * size * 1.15) + 2
-        px0 = max(0, min(x, x + (w - block_w) // 2))
-        py0 = max(0, min(y, y + (h - block_h) // 2))
-        px1 = min(frame_w, max(x + w, px0 + block_w))
-        py1 = min(frame_h, max(y + h, py0 + block_h))
+        own = set(item.covers) | {item.box}
+        others = [o for other in overlays if other is not item for o in (other.covers or (other.box,)) if o not in own]
+        px0, py0, px1, py1 = plate(item.box, block_w, block_h, (frame_w, frame_h), others)
+        if px1 - px0 < block_w or py1 - py0 < block_h:  # hemmed in by other lines: smaller text instead
+            lines, size = layout(item.text, px1 - px0, py1 - py0, options, max_lines, smallest_px=6)
+            block_w = min(px1 - px0, int(max(font(size).getlength(s) for s in lines)) + 4)
+            block_h = min(py1 - py0, int(len(lines) * size * 1.15) + 2)
         cv2.rectangle(out, (px0, py0), (px1 - 1, py1 - 1), ground, -1)
         tx = px0 + (px1 - px0 - block_w) // 2 + 2
         ty = py0 + (py1 - py0 - block_h) // 2

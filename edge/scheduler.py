@@ -318,6 +318,23 @@ class KeyframeReader:
             spent["translate"] = (time.perf_counter() - t0) * 1000
         return KeyframeResult(frame, snapshot, readings, spent, reads)
 
+    def translate_blocks(self, frame: int, texts: list[str]) -> BlockTranslations:
+        """Translate text blocks (several lines of one notice, joined) in one batch."""
+        t0 = time.perf_counter()
+        results = self.translator.translate(texts)
+        spent = {"translate": (time.perf_counter() - t0) * 1000}
+        return BlockTranslations(frame, {t: (r.text, r.source) for t, r in zip(texts, results)}, spent)
+
+
+@dataclass
+class BlockTranslations:
+    """Translations of text blocks (``edge/blocks.py``): what a ``translate_blocks`` job hands back."""
+
+    frame: int
+    translations: dict[str, tuple[str, str]]  # block text → (translation, source)
+    stage_ms: dict[str, float]
+    scene: int = 0
+
 
 def drain(items: queue.Queue) -> list:
     """Everything waiting in ``items`` now, without blocking."""
@@ -345,12 +362,12 @@ class KeyframeWorker:
         return not self._busy.is_set()
 
     def submit(self, job: str, *args, scene: int = 0) -> None:
-        """Run ``reader.<job>(*args)`` (``read`` or ``reread``) on the worker thread; its result carries
+        """Run ``reader.<job>(*args)`` (``read``, ``reread`` or ``translate_blocks``) on the worker thread; its result carries
         ``scene`` (the tracker's scene when the keyframe was taken)."""
         self._busy.set()
         self._jobs.put((job, args, scene))
 
-    def poll(self) -> list[KeyframeResult]:
+    def poll(self) -> list[KeyframeResult | BlockTranslations]:
         """Finished keyframes (an exception from the reader is raised here, on the display thread)."""
         out = drain(self._results)
         for item in out:

@@ -1,0 +1,178 @@
+"""Text blocks: the lines of one notice, grouped so that the notice is translated as one text.
+
+A notice is usually one or two sentences broken over several lines ("Halten Sie, / was Sie
+versprechen. / Und geben Sie noch was dazu."); each line alone translates to nonsense ("stop" / "to
+speak" / ...). Two lines belong to one block when one sits under the other on the same plate:
+
+- similar height (``height_ratio``), and aligned: left edges, centres or right edges agree;
+- close: the gap between them at most ``max_gap`` × the line height;
+- the same ground and ink colours (``render.sign_colours``);
+- nothing between them but the plate's ground: a row that is not mostly ground colour (a plate's
+  border, the street between two plates on one post) keeps them apart.
+
+A block's text is its lines in reading order joined by spaces (a word hyphenated at a line's end is
+joined whole: "Ein-" / "gang" → "Eingang"); it is translated as one text, sentence by sentence as its
+punctuation gives (``edge/translate.py``), and drawn as one plate over its lines. Lines that are
+separate signs (a post holding two plates) stay lines.
+
+The colour checks cost about 0.1 ms a pair and are decided once per pair of regions and their texts,
+so that a block does not form and break up from frame to frame with noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.render import sign_colours
+
+Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
+
+
+@dataclass
+class BlockOptions:
+    enabled: bool = True  # False: every line is translated and drawn alone
+    height_ratio: float = 1.45  # lines of one block: the taller box at most this × the shorter
+    max_gap: float = 1.0  # ... the vertical gap between the boxes at most this × the shorter box's height
+    align: float = 0.8  # ... left edges, centres or right edges within this × the shorter box's height
+    colour_distance: float = 70.0  # ... ground colours, and ink colours, at most this far apart (mean |ΔBGR|)
+    ground_rows: float = 0.75  # ... and every pixel row between them at least this share nearer the ground
+    # colour than the ink colour (a plate's border or the street between two plates is not)
+    margin_px: int = 4  # detection boxes are grown by this (``DetectorOptions.margin_px``): the rows
+    # between two lines are looked at inside it
+    memo_entries: int = 512  # pair decisions remembered (pairs of regions no longer shown are dropped first)
+
+
+@dataclass
+class Line:
+    id: int
+    box: Box
+    text: str
+
+
+@dataclass
+class Block:
+    ids: tuple[int, ...]  # its lines' region ids, in reading order
+    box: Box  # the union of its lines' boxes
+    text: str  # the lines joined (``join_lines``)
+
+    @property
+    def id(self) -> int:
+        return self.ids[0]
+
+
+def join_lines(texts: list[str]) -> str:
+    """Lines of one block as one text: joined by spaces, a word hyphenated at a line's end joined
+    whole ("Ein-" + "gang" → "Eingang"; "Park-" + "Ride" → "Park-Ride")."""
+    out = ""
+    for text in (t.strip() for t in texts):
+        if not text:
+            continue
+        if len(out) >= 2 and out.endswith("-") and out[-2].isalpha():
+            out = (out[:-1] if text[0].islower() else out) + text
+        else:
+            out = f"{out} {text}" if out else text
+    return out
+
+
+def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    return float(np.mean(np.abs(np.subtract(a, b, dtype=np.float32))))
+
+
+class BlockGrouper:
+    """Groups the lines shown in a frame into blocks; remembers each pair's plate decision."""
+
+    def __init__(self, options: BlockOptions | None = None):
+        self.options = options or BlockOptions()
+        self._same_plate: dict[tuple[int, int, str, str], bool] = {}
+
+    def group(self, image: np.ndarray, lines: list[Line]) -> list[Block]:
+        """The blocks of two or more lines among ``lines`` (a line in none stays alone)."""
+        if not self.options.enabled or len(lines) < 2:
+            return []
+        ordered = sorted(lines, key=lambda ln: (ln.box[1], ln.box[0]))
+        following: dict[int, Line] = {}
+        taken: set[int] = set()
+        for a in ordered:
+            below = [b for b in ordered if b is not a and self._adjacent(a.box, b.box)]
+            if not below:
+                continue
+            b = min(below, key=lambda ln: ln.box[1])
+            if b.id not in taken and self._plate(image, a, b):
+                following[a.id] = b
+                taken.add(b.id)
+        blocks = []
+        for line in ordered:
+            if line.id in taken or line.id not in following:
+                continue
+            chain = [line]
+            while chain[-1].id in following:
+                chain.append(following[chain[-1].id])
+            xs = [c.box[0] for c in chain] + [c.box[0] + c.box[2] for c in chain]
+            ys = [c.box[1] for c in chain] + [c.box[1] + c.box[3] for c in chain]
+            box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+            blocks.append(Block(tuple(c.id for c in chain), box, join_lines([c.text for c in chain])))
+        self._forget({ln.id for ln in lines})
+        return blocks
+
+    def _adjacent(self, a: Box, b: Box) -> bool:
+        """``b`` is the next line under ``a`` by geometry alone: similar height, close below, aligned."""
+        o = self.options
+        ax, ay, aw, ah = a
+        bx, by, bw, bh = b
+        low, high = min(ah, bh), max(ah, bh)
+        if low <= 0 or high > o.height_ratio * low:
+            return False
+        if by + bh / 2 <= ay + ah / 2:  # not below
+            return False
+        gap = by - (ay + ah)
+        if gap > o.max_gap * low or gap < -0.5 * low:
+            return False
+        if min(ax + aw, bx + bw) <= max(ax, bx):  # no horizontal overlap
+            return False
+        tolerance = o.align * low
+        return (abs(ax - bx) <= tolerance or abs((ax + aw / 2) - (bx + bw / 2)) <= tolerance
+                or abs((ax + aw) - (bx + bw)) <= tolerance)
+
+    def _plate(self, image: np.ndarray, a: Line, b: Line) -> bool:
+        key = (a.id, b.id, a.text, b.text)
+        if key not in self._same_plate:
+            self._same_plate[key] = self._same_plate_now(image, a.box, b.box)
+        return self._same_plate[key]
+
+    def _same_plate_now(self, image: np.ndarray, a: Box, b: Box) -> bool:
+        """Same ground and ink colours, and only the ground between the two lines."""
+        o = self.options
+        height, width = image.shape[:2]
+
+        def crop(box: Box) -> np.ndarray:
+            x, y, w, h = box
+            return image[max(0, y): min(height, y + h), max(0, x): min(width, x + w)]
+
+        patch_a, patch_b = crop(a), crop(b)
+        if patch_a.size == 0 or patch_b.size == 0:
+            return False
+        ground_a, ink_a = sign_colours(patch_a)
+        ground_b, ink_b = sign_colours(patch_b)
+        if _distance(ground_a, ground_b) > o.colour_distance or _distance(ink_a, ink_b) > o.colour_distance:
+            return False
+        # the rows between the lines' text: inside the detection margins of both boxes
+        top = a[1] + a[3] - o.margin_px
+        bottom = b[1] + o.margin_px
+        left = max(a[0], b[0]) + o.margin_px
+        right = min(a[0] + a[2], b[0] + b[2]) - o.margin_px
+        top, bottom = max(0, top), min(height, bottom)
+        left, right = max(0, left), min(width, right)
+        if bottom <= top or right - left < 4:
+            return True  # the lines touch: nothing between them to tell two plates apart
+        strip = image[top:bottom, left:right].astype(np.float32)
+        ground = np.mean([ground_a, ground_b], axis=0, dtype=np.float32)
+        ink = np.mean([ink_a, ink_b], axis=0, dtype=np.float32)
+        nearer_ground = (np.abs(strip - ground).sum(axis=2) < np.abs(strip - ink).sum(axis=2))
+        return bool(nearer_ground.mean(axis=1).min() >= o.ground_rows)
+
+    def _forget(self, shown: set[int]) -> None:
+        """Drop decisions about regions not shown now, once the memo is full."""
+        if len(self._same_plate) > self.options.memo_entries:
+            self._same_plate = {k: v for k, v in self._same_plate.items() if k[0] in shown and k[1] in shown}
