@@ -4,6 +4,7 @@
 #
 #   sudo benchmarks/arm64.sh                 # on an x86-64 Debian machine; ROOTFS=/var/tmp/ar-translate-arm64
 #   sudo ARCH=amd64 benchmarks/arm64.sh      # the same on a stock bookworm amd64 root (Debian's python3), natively
+#   sudo ARCH=amd64 TEST=1 benchmarks/arm64.sh   # the README's other command, `make test`, in that root instead
 #
 # Needs root, debootstrap and qemu-user-static (installed here when missing), binfmt_misc, and the
 # network for Debian's mirror and PyPI. The first run builds the root (debootstrap: about 10 minutes
@@ -55,6 +56,13 @@ mount -t proc proc "$rootfs/proc"
 [ "$emulated" = no ] || mount --bind "$work/cpuinfo" "$rootfs/proc/cpuinfo"
 mount --bind /dev "$rootfs/dev"
 mount --bind /sys "$rootfs/sys"
+
+if [ -n "${TEST:-}" ]; then
+  echo "$arch: make test inside the root (Debian's python3), the README's command as written"
+  chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
+    bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" 2>&1 | tail -25
+  exit "${PIPESTATUS[0]}"
+fi
 
 limit=${frames:+--max-frames $frames}
 echo "$arch: make demo inside the root (Debian's python3), the README's command as written"

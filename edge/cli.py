@@ -24,7 +24,7 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
                          cloud_budget_ms=args.cloud_budget_ms, cloud_ca=args.cloud_ca, progress=progress,
                          sequence=getattr(args, "sequence", False), telemetry=args.telemetry,
-                         telemetry_budget_kb=args.telemetry_budget_kb)
+                         telemetry_budget_kb=args.telemetry_budget_kb, blocks=not args.no_blocks)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -183,6 +183,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: st
     parser.add_argument("--events", type=Path, help="write JSONL frame and summary records here")
     parser.add_argument("--output", type=Path, help=output_help)
     parser.add_argument("--ocr-only", action="store_true", help="read text only; no translation model needed")
+    parser.add_argument("--no-blocks", action="store_true",
+                        help="translate and draw every text line alone, not the lines of one notice together")
     parser.add_argument("--max-frames", type=int, help=f"stop after this many {frames}")
     _add_profile_flags(parser)
     parser.add_argument("--translation-cache", type=Path, metavar="FILE",

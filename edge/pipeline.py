@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cloud_fallback.client import CloudStats
-from edge.capture import FrameSource, offer
 from edge.blocks import Block, BlockGrouper, BlockOptions, Line
+from edge.capture import FrameSource, offer
 from edge.cloud import CloudRoute
 from edge.detect import TextDetector
 from edge.ocr import Recognizer
@@ -82,6 +82,7 @@ class FrameResult:
     cpu_ms: float | None = None  # CPU time the process had used when the frame was emitted
     name: str | None = None  # the image file it came from (folders and single images)
     blocks: list[TextBlock] = field(default_factory=list)  # lines of one notice, translated together
+    plates: list = field(default_factory=list, repr=False)  # what was drawn: ``render.draw_overlay``'s plates
 
     def record(self) -> dict:
         return {"type": "frame", "frame": self.frame, "pts_ms": round(self.pts_ms, 1),
@@ -307,7 +308,8 @@ class Pipeline(FrameProcessor):
         overlays = [Overlay(b.box, b.translation, True, len(b.regions), tuple(r.box for r in regions if r.block == b.id))
                     for b in blocks if b.translation]
         overlays += [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions if r.block is None]
-        annotated = draw_overlay(image, overlays, self.render_options)
+        plates: list = []
+        annotated = draw_overlay(image, overlays, self.render_options, plates)
         spent["render"] = (time.perf_counter() - t1) * 1000
         self.times.add("track", spent["track"])
         self.times.add("render", spent["render"])
@@ -316,7 +318,7 @@ class Pipeline(FrameProcessor):
             self._trimmed_ms = pts_ms
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
-                           cpu_ms=time.process_time() * 1000, blocks=blocks)
+                           cpu_ms=time.process_time() * 1000, blocks=blocks, plates=plates)
 
     def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,

@@ -29,6 +29,7 @@ class RenderOptions:
     max_font_px: int = 120  # cap for huge boxes
     fill_ratio: float = 0.86  # share of the box height the text block may use
     draw_untranslated: bool = True  # outline regions without a translation and label them with the text read
+    keep_clear: bool = True  # a plate that needs more room than its box never grows over another overlay's lines
 
 
 @dataclass
@@ -150,8 +151,10 @@ def plate(box: tuple[int, int, int, int], block_w: int, block_h: int, frame_size
     return px0, py0, px1, py1
 
 
-def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOptions | None = None) -> np.ndarray:
-    """A copy of ``frame`` with every overlay drawn; a translation's plate covers no other overlay's lines."""
+def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOptions | None = None,
+                 plates: list | None = None) -> np.ndarray:
+    """A copy of ``frame`` with every overlay drawn; a translation's plate covers no other overlay's lines.
+    ``plates``: when given, each plate drawn is appended as ``((x0, y0, x1, y1), line boxes it was drawn for)``."""
     options = options or RenderOptions()
     out = frame.copy()
     frame_h, frame_w = out.shape[:2]
@@ -170,13 +173,16 @@ def draw_overlay(frame: np.ndarray, overlays: list[Overlay], options: RenderOpti
         block_w = int(max(font(size).getlength(s) for s in lines)) + 4
         block_h = int(len(lines) * size * 1.15) + 2
         own = set(item.covers) | {item.box}
-        others = [o for other in overlays if other is not item for o in (other.covers or (other.box,)) if o not in own]
+        others = [o for other in overlays if other is not item for o in (other.covers or (other.box,))
+                  if o not in own] if options.keep_clear else []
         px0, py0, px1, py1 = plate(item.box, block_w, block_h, (frame_w, frame_h), others)
         if px1 - px0 < block_w or py1 - py0 < block_h:  # hemmed in by other lines: smaller text instead
             lines, size = layout(item.text, px1 - px0, py1 - py0, options, max_lines, smallest_px=6)
             block_w = min(px1 - px0, int(max(font(size).getlength(s) for s in lines)) + 4)
             block_h = min(py1 - py0, int(len(lines) * size * 1.15) + 2)
         cv2.rectangle(out, (px0, py0), (px1 - 1, py1 - 1), ground, -1)
+        if plates is not None:
+            plates.append(((px0, py0, px1, py1), item.covers or (item.box,)))
         tx = px0 + (px1 - px0 - block_w) // 2 + 2
         ty = py0 + (py1 - py0 - block_h) // 2
         _draw_text(out, lines, (tx, ty), size, ink)

@@ -31,6 +31,7 @@ class ReplayOptions:
     events: Path | None = None
     output: Path | None = None
     ocr_only: bool = False
+    blocks: bool = True  # the lines of one notice are translated as one text (edge/blocks.py); False: line by line
     max_frames: int | None = None
     realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
     sequence: bool = False  # a folder of images is one video's frames (tracked across), not separate photos
@@ -110,6 +111,8 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         route = None if build else cloud_route(options)
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
                                                             options.translation_cache, route, bool(options.cloud_url))
+        if isinstance(processor, Pipeline):
+            processor.grouper.options.enabled = options.blocks
         if options.telemetry and isinstance(processor, Pipeline):
             processor.telemetry = TelemetryRecorder(f"{options.source}-{options.target}", profile.name)
         total = frames.frame_count
