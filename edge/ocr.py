@@ -38,12 +38,14 @@ LINE_END_MARKS = ".,!?:;-"  # kept at a line's end when right after its last wor
 
 def trim_ends(text: str) -> str:
     """Junk off a line's ends (a border, a post read as "|", stray dots), but a sentence mark or hyphen
-    right after the last word stays."""
+    right after the last word of a line of two words or more stays (on a one-word sign a mark is far
+    more often noise: "Damen," in the dusk of the hard scenario)."""
     text = _LEAD_JUNK.sub("", text)
     tail = _TAIL_JUNK.search(text)
     if tail is None:
         return text
-    return text[: tail.start()] + (tail.group()[0] if tail.group()[0] in LINE_END_MARKS else "")
+    kept = tail.group()[0] in LINE_END_MARKS and " " in text[: tail.start()]
+    return text[: tail.start()] + (tail.group()[0] if kept else "")
 
 
 @dataclass

@@ -56,6 +56,15 @@ def test_garbage_lines_are_dropped():
     assert clean_line("  |Ausgang_ ", 0.9, options).text == "Ausgang"
 
 
+def test_a_sentence_mark_after_the_last_word_of_a_longer_line_is_kept():
+    options = OcrOptions()
+    assert clean_line("Halten Sie,", 0.9, options).text == "Halten Sie,"  # the notice goes on: a block joins it
+    assert clean_line("was Sie versprechen. |", 0.9, options).text == "was Sie versprechen."
+    assert clean_line("Kein Ein-", 0.9, options).text == "Kein Ein-"  # hyphenated: "gang" on the next line
+    assert clean_line("Damen,", 0.9, options).text == "Damen"  # one word: far more often noise
+    assert clean_line("Bitte warten .", 0.9, options).text == "Bitte warten"  # a dot apart from the word
+
+
 def test_iso_codes_map_to_tesseract_and_unknown_languages_say_what_is_installed():
     assert tesseract_language("de")[0] == "deu"
     assert tesseract_language("en")[0] == "eng"
