@@ -47,7 +47,7 @@ def convert(size: str, out_dir: Path) -> list[Path]:
         static = tmp / f"det_{height}x{width}.onnx"
         subprocess.run([sys.executable, "-m", "onnxsim", str(source_model()), str(static),
                         "--overwrite-input-shape", f"x:1,3,{height},{width}"], check=True, cwd=tmp, stdout=subprocess.DEVNULL)
-        subprocess.run(["onnx2tf", "-i", static.name, "-o", "tf", "-osd", "-odrqt"], check=True, cwd=tmp,
+        subprocess.run([sys.executable, "-m", "onnx2tf", "-i", static.name, "-o", "tf", "-osd", "-odrqt"], check=True, cwd=tmp,
                        stdout=subprocess.DEVNULL)
         for precision, suffix in PRECISIONS.items():
             target = out_dir / f"ppocrv4_det_{width}x{height}_{precision}.tflite"
