@@ -58,6 +58,8 @@ mount --bind /dev "$rootfs/dev"
 mount --bind /sys "$rootfs/sys"
 
 if [ -n "${TEST:-}" ]; then
+  # as in CI: ../shared beside the clone (the real camera frames some tests read)
+  rm -rf "$rootfs/opt/shared" && [ ! -d "$repo/../shared" ] || cp -r "$repo/../shared" "$rootfs/opt/shared"
   echo "$arch: make test inside the root (Debian's python3), the README's command as written"
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
     bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" 2>&1 | tail -25
