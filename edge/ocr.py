@@ -95,9 +95,13 @@ def ink_span(grey: np.ndarray, words: list[tuple[int, int]]) -> float | None:
 
 
 def tessdata_dirs() -> list[Path]:
-    """Where traineddata files live: pulled ``tesseract-*`` models, ``$TESSDATA_PREFIX``, the system's."""
+    """Where traineddata files live: pulled ``tesseract-*`` models, ``$TESSDATA_PREFIX``, the system's.
+    ``$AR_TRANSLATE_TESSDATA`` names the only folder used beside the pulled models: a device that ships
+    its own languages (and a test) reads the same whatever ``tesseract-ocr-*`` packages the system has."""
     pulled = user_home() / "models"
     dirs = sorted(pulled.glob("tesseract-*")) if pulled.is_dir() else []
+    if os.environ.get("AR_TRANSLATE_TESSDATA"):
+        return [*dirs, Path(os.environ["AR_TRANSLATE_TESSDATA"])]
     if os.environ.get("TESSDATA_PREFIX"):
         dirs.append(Path(os.environ["TESSDATA_PREFIX"]))
     dirs += [Path(p) for p in sorted(glob.glob("/usr/share/tesseract-ocr/*/tessdata"), reverse=True)]

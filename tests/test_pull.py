@@ -162,11 +162,18 @@ def test_offline_is_a_clear_one_line_error(isolated_home):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_pull_tesseract_language_then_ocr_in_it(server, isolated_home, tmp_path):
+def test_pull_tesseract_language_then_ocr_in_it(server, isolated_home, tmp_path, monkeypatch):
     import cv2
 
     from benchmarks.signs import SignStyle, sign_photo
+    from edge.ocr import tesseract_language
 
+    own = tmp_path / "tessdata"  # only German and English, whatever tesseract-ocr-* the machine has
+    own.mkdir()
+    for code in ("deu", "eng"):
+        code, folder = tesseract_language(code[:2])
+        (own / f"{code}.traineddata").symlink_to(folder / f"{code}.traineddata")
+    monkeypatch.setenv("AR_TRANSLATE_TESSDATA", str(own))
     url, files = server
     files.files["/fra.traineddata"] = ENG_TRAINEDDATA.read_bytes()  # any valid traineddata serves the test
     image, _ = sign_photo(["Sortie de secours"], seed=2, styles=[SignStyle(text_px=40)])
