@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.score import chrf
-from benchmarks.signs import SignStyle, background, degrade, paste_notice, paste_sign, random_style
+from benchmarks.signs import SignStyle, background, break_lines, degrade, paste_notice, paste_sign, random_style
 from edge.blocks import BlockOptions
 from edge.regions import iou
 from edge.render import RenderOptions
@@ -37,27 +37,6 @@ from models.translator.evaluate import load_notices, load_sign_texts
 
 COVER_SHARE = 0.2  # a plate over more than this share of a line it was not drawn for hides that line
 MODES = ("before", "line_by_line", "blocks")  # before: line by line, plates free to grow over other lines
-
-
-def break_lines(text: str, count: int) -> list[str]:
-    """``text`` over ``count`` lines at word boundaries, the longest line as short as it can be."""
-    words = text.split()
-    count = max(1, min(count, len(words)))
-    best: tuple[int, list[str]] | None = None
-
-    def splits(rest: list[str], k: int):
-        if k == 1:
-            yield [" ".join(rest)]
-            return
-        for i in range(1, len(rest) - k + 2):
-            for tail in splits(rest[i:], k - 1):
-                yield [" ".join(rest[:i]), *tail]
-
-    for lines in splits(words, count):
-        longest = max(len(line) for line in lines)
-        if best is None or longest < best[0]:
-            best = (longest, lines)
-    return best[1]
 
 
 def line_count(words: int, rng: np.random.Generator) -> int:

@@ -154,6 +154,16 @@ def print_results(results: dict, out: Path) -> None:
             ("translated fragments", lambda r: "-" if r.get("translated_fragment_frames") is None
              else str(r["translated_fragment_frames"])),
             ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}")]
+    if any(results[s].get("notices") for s in sides):
+        def notices(cell):
+            return lambda r: cell(r["notices"]) if r.get("notices") else "-"
+
+        rows += [("notices shown whole", notices(lambda n: f"{n['shown']}/{n['count']}")),
+                 ("... share of frames", notices(lambda n: f"{n['shown_share']:.2f}")),
+                 ("... transl. p50", notices(lambda n: format_ms(n["ttt_p50_ms"]))),
+                 ("... transl. p95", notices(lambda n: format_ms(n["ttt_p95_ms"]))),
+                 ("... chrF as a block", notices(lambda n: f"{n['chrf_blocks']:.1f}")),
+                 ("... chrF line by line", notices(lambda n: f"{n['chrf_lines']:.1f}"))]
     for label, cell in rows:
         print(f"{label:22}" + "".join(f"{cell(results[s]):>14}" for s in sides))
     if results.get("speedup"):

@@ -30,6 +30,17 @@ The definitions, exactly (also in ``benchmarks/README.md``):
   translation, lies over a visible sign (judged as above) and whose text is not that sign's (CER >
   0.34, the time-to-translation threshold): a piece of the sign ("No" of "Notausgang", a word cut by
   a lamp post) or a misreading, translated and drawn as if it were the sign. Goal: 0.
+- **Notices** (an addition, when the truth has ``notices``: lines of one notice on one plate): a notice
+  is *shown* in a frame when a text block (``blocks`` of the frame record) carries a translation and
+  reads the notice (CER ≤ 0.25 to its whole text); ``shown_share`` is the share of the frames in which
+  every line is in view that show it; the time to translation of a notice runs from its span's first
+  frame to the first frame showing it; ``chrf_blocks`` scores the first translation shown against
+  the notice's references, ``chrf_lines`` the lines' own translations joined in reading order (what
+  line-by-line drawing would show; the line regions carry them) from the first frame in which every
+  line has one. Wrong overlay and translated fragment frames judge what is drawn: lines drawn alone
+  against the truth's lines, a text block against the truth's notices (a block over no notice, or far
+  from the one under it, is a wrong overlay; a block over a notice in view that reads only part of it
+  is a translated fragment); the lines of a block are not drawn alone.
 - Also: frames, frames emitted (not dropped), ms per frame (wall time / frames), peak RSS and the
   per-stage p50/p95 from the summary record; and (additions) the CPU share after the first second
   (process CPU time ÷ wall time between frame records, 1.0 = one core busy) and the work done
@@ -223,6 +234,33 @@ def translated_fragment(region: dict, truth: dict, size: tuple[int, int]) -> boo
     return cer(region.get("text") or "", under[0]["text"]) > TTT_TEXT_CER
 
 
+def drawn(record: dict) -> tuple[list[dict], list[dict]]:
+    """What a frame shows: its lines drawn alone, and its translated text blocks. The lines of a block are
+    not drawn alone (nothing of a block is drawn while it has no translation)."""
+    members = {rid for b in record.get("blocks", []) for rid in b["regions"]}
+    return ([r for r in record.get("regions", []) if r.get("id") not in members],
+            [b for b in record.get("blocks", []) if b.get("translation")])
+
+
+def notice_truth(truth: dict) -> dict:
+    """The truth with each notice as one sign: its whole text and the box around its lines; partly in
+    view when any of its lines is. What a text block is judged against."""
+    boxes: dict[str, list[list[int]]] = {}
+    partial: set[str] = set()
+    out: dict[str, list[dict]] = {"regions": [], "partly": []}
+    for kind in ("regions", "partly"):
+        for region in truth.get(kind, []):
+            if region.get("notice"):
+                boxes.setdefault(region["notice"], []).append(region["box"])
+                if kind == "partly":
+                    partial.add(region["notice"])
+            else:
+                out[kind].append(region)
+    for notice, lines in boxes.items():
+        out["partly" if notice in partial else "regions"].append({"text": notice, "box": _union(lines)})
+    return out
+
+
 def wrong_overlays(events: Events, truth_frames: dict[int, dict], size: tuple[int, int], examples: int = 10) -> dict:
     """Frames showing a wrong overlay or a translated fragment, and the first few of each (what a user saw)."""
     frames = fragments = 0
@@ -231,20 +269,69 @@ def wrong_overlays(events: Events, truth_frames: dict[int, dict], size: tuple[in
         truth = truth_frames.get(index)
         if truth is None or record.get("dropped"):
             continue
-        regions = record.get("regions", [])
-        wrong = [(r, why) for r in regions if (why := wrong_overlay(r, truth, size))]
+        lines, blocks = drawn(record)
+        judged = [(r, truth) for r in lines] + [(b, notice_truth(truth)) for b in blocks]
+        wrong = [(r, why) for r, against in judged if (why := wrong_overlay(r, against, size))]
         frames += bool(wrong)
         for region, why in wrong:
             if len(shown) < examples and all(e["text"] != region.get("text") for e in shown):
                 shown.append({"frame": index, "text": region.get("text"), "translation": region.get("translation"),
                               "why": why})
-        cut = [r for r in regions if translated_fragment(r, truth, size)]
+        cut = [r for r, against in judged if translated_fragment(r, against, size)]
         fragments += bool(cut)
         for region in cut:
             if len(pieces) < examples and all(e["text"] != region.get("text") for e in pieces):
                 pieces.append({"frame": index, "text": region.get("text"), "translation": region.get("translation")})
     return {"wrong_overlay_frames": frames, "wrong_overlay_examples": shown,
             "translated_fragment_frames": fragments, "translated_fragment_examples": pieces}
+
+
+def _union(boxes: list[list[int]]) -> list[int]:
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def score_notices(events: Events, gt: dict) -> dict:
+    """The notices' figures (see the module's docstring)."""
+    truth_frames = {f["frame"]: f for f in gt.get("frames", [])}
+    rows = []
+    for notice in gt["notices"]:
+        first, last, text = notice["first_frame"], notice["last_frame"], notice["text"]
+        if first not in events.frames:
+            continue
+        covered = shown = 0
+        ttt, block, lines = math.inf, None, None
+        for index in range(first, last + 1):
+            record = events.frames.get(index)
+            if record is None or record.get("dropped"):
+                continue
+            covered += 1
+            place = next((r["box"] for r in notice_truth(truth_frames.get(index, {}))["regions"] if r["text"] == text), None)
+            hit = next((b for b in record.get("blocks", []) if b.get("translation") and cer(b["text"], text) <= FOUND_CER
+                        and place and _intersection(b["box"], place) > 0), None)
+            if hit:
+                shown += 1
+                if block is None:
+                    block, ttt = hit["translation"], record["emitted_ms"] - events.frames[first]["captured_ms"]
+            if lines is None:
+                read = [next((r.get("translation") for r in record.get("regions", []) if r.get("translation")
+                              and cer(r.get("text") or "", line) <= TTT_TEXT_CER), None) for line in notice["lines"]]
+                lines = " ".join(read) if all(read) else None
+        rows.append({"text": text, "refs": notice["refs"], "first_frame": first, "last_frame": last,
+                     "shown_share": round(shown / covered, 3) if covered else 0.0, "ttt_ms": ttt,
+                     "block_translation": block, "line_translations": lines})
+    times = [r["ttt_ms"] for r in rows]
+    refs = [r["refs"] for r in rows]
+    return {
+        "count": len(rows), "shown": sum(r["block_translation"] is not None for r in rows),
+        "shown_share": round(sum(r["shown_share"] for r in rows) / len(rows), 3) if rows else None,
+        "ttt_p50_ms": _finite(nearest_rank(times, 50)) if rows else None,
+        "ttt_p95_ms": _finite(nearest_rank(times, 95)) if rows else None,
+        "chrf_blocks": chrf([r["block_translation"] or "" for r in rows], refs) if rows else None,
+        "chrf_lines": chrf([r["line_translations"] or "" for r in rows], refs) if rows else None,
+        "notices": [{**r, "ttt_ms": _finite(r["ttt_ms"])} for r in rows],
+    }
 
 
 def chrf(hypotheses: list[str], references: list[list[str]]) -> float:
@@ -291,4 +378,4 @@ def score(events: Events, gt: dict) -> dict:
         "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
                  "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],
-    }
+    } | ({"notices": score_notices(events, gt)} if gt.get("notices") else {})

@@ -47,6 +47,7 @@ class SignStyle:
 class PlacedSign:
     text: str
     box: tuple[int, int, int, int]  # axis-aligned text box [x, y, w, h] in image pixels
+    notice: str | None = None  # a line of a multi-line notice: the whole notice's text (``paste_notice``)
 
 
 def render_sign(text: str, font: str, scheme: str, text_px: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +159,31 @@ def paste_notice(scene: np.ndarray, lines: list[str], style: SignStyle, at: tupl
                  rng: np.random.Generator, align: str = "left", spacing: float = 0.45) -> list[PlacedSign]:
     """Warp a multi-line notice (``render_notice``) into ``scene`` (in place); one text box per line."""
     sign, corners = render_notice(lines, style.font, style.scheme, style.text_px, align, spacing)
-    return _paste(scene, sign, corners, lines, style, at, rng)
+    placed = _paste(scene, sign, corners, lines, style, at, rng)
+    for line in placed:
+        line.notice = " ".join(lines)
+    return placed
+
+
+def break_lines(text: str, count: int) -> list[str]:
+    """``text`` over ``count`` lines at word boundaries, the longest line as short as it can be."""
+    words = text.split()
+    count = max(1, min(count, len(words)))
+    best: tuple[int, list[str]] | None = None
+
+    def splits(rest: list[str], k: int):
+        if k == 1:
+            yield [" ".join(rest)]
+            return
+        for i in range(1, len(rest) - k + 2):
+            for tail in splits(rest[i:], k - 1):
+                yield [" ".join(rest[:i]), *tail]
+
+    for lines in splits(words, count):
+        longest = max(len(line) for line in lines)
+        if best is None or longest < best[0]:
+            best = (longest, lines)
+    return best[1]
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator, blur_px: float = 0.0, noise_sigma: float = 0.0,

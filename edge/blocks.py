@@ -54,9 +54,10 @@ class Line:
 
 @dataclass
 class Block:
-    ids: tuple[int, ...]  # its lines' region ids, in reading order
+    ids: tuple[int, ...]  # its lines' region ids, in reading order (lines not read yet left out)
     box: Box  # the union of its lines' boxes
     text: str  # the lines joined (``join_lines``)
+    waiting: bool = False  # a line of it is still being read: its text is not whole yet, nothing is drawn
 
     @property
     def id(self) -> int:
@@ -88,11 +89,15 @@ class BlockGrouper:
         self.options = options or BlockOptions()
         self._same_plate: dict[tuple[int, int, str, str], bool] = {}
 
-    def group(self, image: np.ndarray, lines: list[Line]) -> list[Block]:
-        """The blocks of two or more lines among ``lines`` (a line in none stays alone)."""
-        if not self.options.enabled or len(lines) < 2:
+    def group(self, image: np.ndarray, lines: list[Line], reading: list[Line] = ()) -> list[Block]:
+        """The blocks of two or more lines among ``lines`` (a line in none stays alone). ``reading``: lines
+        not read yet (tracked, no text so far); a block they belong to, even with one read line, is
+        ``waiting``: drawn in part, a notice would be translated in part ("Bitte Schuhe" → "please
+        footwear" before "ausziehen" is read)."""
+        if not self.options.enabled or len(lines) + len(reading) < 2 or not lines:
             return []
-        ordered = sorted(lines, key=lambda ln: (ln.box[1], ln.box[0]))
+        unread = {ln.id for ln in reading}
+        ordered = sorted([*lines, *reading], key=lambda ln: (ln.box[1], ln.box[0]))
         following: dict[int, Line] = {}
         taken: set[int] = set()
         for a in ordered:
@@ -110,11 +115,15 @@ class BlockGrouper:
             chain = [line]
             while chain[-1].id in following:
                 chain.append(following[chain[-1].id])
-            xs = [c.box[0] for c in chain] + [c.box[0] + c.box[2] for c in chain]
-            ys = [c.box[1] for c in chain] + [c.box[1] + c.box[3] for c in chain]
+            read = [c for c in chain if c.id not in unread]
+            if not read:
+                continue
+            xs = [c.box[0] for c in read] + [c.box[0] + c.box[2] for c in read]
+            ys = [c.box[1] for c in read] + [c.box[1] + c.box[3] for c in read]
             box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-            blocks.append(Block(tuple(c.id for c in chain), box, join_lines([c.text for c in chain])))
-        self._forget({ln.id for ln in lines})
+            blocks.append(Block(tuple(c.id for c in read), box, join_lines([c.text for c in read]),
+                                waiting=len(read) < len(chain)))
+        self._forget({ln.id for ln in ordered})
         return blocks
 
     def _adjacent(self, a: Box, b: Box) -> bool:

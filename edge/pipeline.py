@@ -323,13 +323,15 @@ class Pipeline(FrameProcessor):
     def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
         translated now (analysis mode), or asked of the worker (real time; meanwhile the block shows the
-        translation it showed last, or nothing)."""
+        translation it showed last, or nothing). A block with a line still being read waits for it."""
         if self.translator is None:
             return []
-        found: list[Block] = self.grouper.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation])
+        reading = [Line(t.id, box, "") for t in self.tracker.being_read() if (box := self._clipped(t.box, image.shape))]
+        found: list[Block] = self.grouper.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation],
+                                                reading)
         if not found:
             return []
-        missing = list(dict.fromkeys(b.text for b in found if b.text not in self._block_translations))
+        missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._block_translations))
         if missing and self._worker is None:
             self._attach(self.reader.translate_blocks(index, missing), 0.0, spent)
         elif missing and self._worker.idle and not self._blocks_asked:
@@ -340,10 +342,11 @@ class Pipeline(FrameProcessor):
             region.block = members.get(region.id)
         out = []
         for block in found:
-            answer = self._block_translations.get(block.text)
+            answer = None if block.waiting else self._block_translations.get(block.text)
             if answer:
                 self._block_shown[block.id] = (block.text, *answer)
-            else:  # only while more of the same notice came into view: a changed text shows nothing meanwhile
+            else:  # being translated, or a line of it still being read: what it showed last, while its text has only
+                # grown since (a changed text, or a notice never shown whole, shows nothing meanwhile)
                 shown_text, *before = self._block_shown.get(block.id, ("", None, None))
                 answer = tuple(before) if shown_text and shown_text in block.text else None
             out.append(TextBlock(block.id, list(block.ids), block.box, block.text, *(answer or (None, None))))
@@ -389,21 +392,19 @@ class Pipeline(FrameProcessor):
             return ("reread", regions, motion)
         return None
 
+    @staticmethod
+    def _clipped(box, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+        """``box`` in whole pixels, clipped to the frame; None when less than 2 px of it is in the frame."""
+        height, width = shape[:2]
+        x, y, w, h = box
+        x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+        x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
+        return (x0, y0, x1 - x0, y1 - y0) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+
     def _regions(self, shape: tuple[int, ...]) -> list[Region]:
         """The regions shown in this frame: tracked, read as text; boxes clipped to the frame."""
-        height, width = shape[:2]
-        out = []
-        for track in self.tracker.tracks.values():
-            if not track.shown:
-                continue
-            x, y, w, h = track.box
-            x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
-            x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
-            if x1 - x0 < 2 or y1 - y0 < 2:
-                continue
-            out.append(Region(track.id, (x0, y0, x1 - x0, y1 - y0), track.text, track.ocr_conf,
-                              track.translation, track.translation_source))
-        return out
+        return [Region(track.id, box, track.text, track.ocr_conf, track.translation, track.translation_source)
+                for track in self.tracker.tracks.values() if track.shown and (box := self._clipped(track.box, shape))]
 
     def summary(self) -> dict:
         cache = self.translator.cache if self.translator else None

@@ -452,6 +452,12 @@ class FlowTracker:
                 if t.state is not State.LOST and not t.settled and not t.partial and t.quad_rel is not None
                 and t.reads < self.options.max_reads and now_ms - t.read_ms >= every_ms]
 
+    def being_read(self) -> list[Track]:
+        """Tracked regions not drawn yet whose reading may still come: not rejected as no text, not final
+        (``max_reads``). A notice's line among them holds the notice back (``edge/blocks.py``)."""
+        return [t for t in self.tracks.values()
+                if t.state is State.TENTATIVE and not t.rejected and not t.settled and t.reads < self.options.max_reads]
+
     def quad_now(self, track: Track) -> np.ndarray:
         """The region's text-line corners in the current frame (its detected quad, moved with its box)."""
         x, y, w, h = track.box
