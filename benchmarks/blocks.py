@@ -96,7 +96,7 @@ def covered_lines(plates: list, truth: list[tuple[int, int, int, int]]) -> int:
 def shown_text(result, truth: list[tuple[int, int, int, int]]) -> tuple[str, int]:
     """What is drawn over the notice, in reading order, and how many blocks it came from."""
     blocks = [b for b in result.blocks if b.translation and any(iou(b.box, t) > 0 for t in truth)]
-    in_block = {rid for b in blocks for rid in b.regions}
+    in_block = {rid for b in result.blocks for rid in b.regions}  # a block's lines are never drawn alone
     lines = [r for r in result.regions if r.id not in in_block and r.translation and _owner(r.box, truth) is not None]
     items = [(b.box[1], b.translation) for b in blocks] + [(r.box[1], r.translation) for r in lines]
     return " ".join(text for _, text in sorted(items)), len(blocks)
