@@ -132,3 +132,13 @@ def test_replay_writes_blocks_in_the_events_and_no_blocks_turns_them_off(tmp_pat
         frame = json.loads(events.read_text().splitlines()[0])
         assert len(frame["blocks"]) == expected
         assert all(r["block"] == (frame["blocks"][0]["id"] if expected else None) for r in frame["regions"])
+
+
+def test_a_notice_whose_next_line_is_still_being_read_waits_for_it():
+    image = np.full((200, 300, 3), 240, np.uint8)
+    read, unread = Line(1, (20, 20, 200, 30), "Bitte Schuhe"), Line(2, (20, 52, 180, 30), "")
+    (block,) = BlockGrouper().group(image, [read], [unread])
+    assert block.ids == (1,) and block.waiting  # "please footwear" is never drawn over "Bitte Schuhe / ausziehen"
+    assert BlockGrouper().group(image, [read], []) == []  # alone, it is a line
+    far = Line(3, (20, 150, 180, 30), "")
+    assert BlockGrouper().group(image, [read], [far]) == []  # text being read elsewhere holds nothing back

@@ -184,3 +184,33 @@ def test_frame_latency_and_cpu_share_come_from_the_frame_records(tmp_path):
     for i, record in enumerate(frames):
         record["cpu_ms"] = i * 50.0
     assert score(write_events(tmp_path / "f.jsonl", frames), GT)["cpu_share_after_1s"] == 0.25
+
+
+def test_a_notice_is_judged_as_a_whole_when_a_block_shows_it_and_its_lines_are_not_judged_alone(tmp_path):
+    lines = [{"text": "Bitte Schuhe", "box": [100, 100, 200, 30], "notice": "Bitte Schuhe ausziehen"},
+             {"text": "ausziehen", "box": [100, 140, 180, 30], "notice": "Bitte Schuhe ausziehen"}]
+    gt = {"fps": 10, "width": 640, "height": 480, "segments": [], "frames": [{"frame": i, "regions": lines} for i in range(4)],
+          "notices": [{"text": "Bitte Schuhe ausziehen", "lines": ["Bitte Schuhe", "ausziehen"],
+                       "refs": ["please take off your shoes"], "first_frame": 0, "last_frame": 3}]}
+
+    def line(rid, text, translation, y, block):
+        return {"id": rid, "box": [98, y, 204, 34], "text": text, "translation": translation, "block": block}
+
+    whole = {"id": 1, "regions": [1, 2], "box": [98, 98, 204, 76], "text": "Bitte Schuhe ausziehen",
+             "translation": "please take off your shoes"}
+    part = {"id": 1, "regions": [1], "box": [98, 98, 204, 34], "text": "Bitte Schuhe", "translation": "please footwear"}
+    records = [
+        frame(0, [line(1, "Bitte Schuhe", "please footwear", 98, None)]),  # a line drawn alone: judged as a line
+        frame(1, [line(1, "Bitte Schuhe", "please footwear", 98, 1)]) | {"blocks": [part]},  # part of the notice
+        frame(2, [line(1, "Bitte Schuhe", "please footwear", 98, 1), line(2, "ausziehen", "undress", 140, 1)])
+        | {"blocks": [whole]},
+        frame(3, [line(1, "Bitte Schuhe", "please footwear", 98, 1), line(2, "ausziehen", "undress", 140, 1)])
+        | {"blocks": [whole | {"translation": None}]},  # being translated: nothing of it is drawn
+    ]
+    result = score(write_events(tmp_path / "e.jsonl", records), gt)
+    assert result["wrong_overlay_frames"] == 0
+    assert result["translated_fragment_frames"] == 1  # frame 1: "Bitte Schuhe" translated as if it were the notice
+    notices = result["notices"]
+    assert notices["shown"] == 1 and notices["shown_share"] == 0.25 and notices["ttt_p50_ms"] == 220.0
+    assert notices["chrf_blocks"] == 100.0
+    assert notices["notices"][0]["line_translations"] == "please footwear undress"
