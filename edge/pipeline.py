@@ -231,6 +231,7 @@ class Pipeline(FrameProcessor):
         self._block_translations: OrderedDict[str, tuple[str, str]] = OrderedDict()  # block text → (translation, source)
         self._block_shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
         self._blocks_asked = False  # a translate_blocks job is on the worker
+        self._blocks_missing: list[str] = []  # real time: block texts of the last frame with no translation yet
         self.block_translations = 0  # block texts translated
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
@@ -290,7 +291,9 @@ class Pipeline(FrameProcessor):
                 self._attach(result, pts_ms, spent)
         if self.cloud:
             self._take_cloud_answers()
-        if self._worker is None or self._worker.idle:
+        if self._worker is not None and self._worker.idle and self._blocks_missing and not self._blocks_asked:
+            self._ask_blocks(index)  # real time: a notice waiting for its translation goes first (a few ms)
+        elif self._worker is None or self._worker.idle:
             job = self._next_job(index, pts_ms, image)
             if job and self.cloud:
                 self._asked_at[index] = time.monotonic()
@@ -320,10 +323,16 @@ class Pipeline(FrameProcessor):
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
                            cpu_ms=time.process_time() * 1000, blocks=blocks, plates=plates)
 
+    def _ask_blocks(self, index: int) -> None:
+        """Hand the block texts waiting for a translation to the worker (real time)."""
+        self._blocks_asked = True
+        self._worker.submit("translate_blocks", index, self._blocks_missing, scene=self.tracker.scene)
+
     def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
         translated now (analysis mode), or asked of the worker (real time; meanwhile the block shows the
         translation it showed last, or nothing). A block with a line still being read waits for it."""
+        self._blocks_missing = []
         if self.translator is None:
             return []
         reading = [Line(t.id, box, "") for t in self.tracker.being_read() if (box := self._clipped(t.box, image.shape))]
@@ -334,9 +343,9 @@ class Pipeline(FrameProcessor):
         missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._block_translations))
         if missing and self._worker is None:
             self._attach(self.reader.translate_blocks(index, missing), 0.0, spent)
-        elif missing and self._worker.idle and not self._blocks_asked:
-            self._blocks_asked = True
-            self._worker.submit("translate_blocks", index, missing, scene=self.tracker.scene)
+        self._blocks_missing = missing if self._worker else []
+        if missing and self._worker and self._worker.idle and not self._blocks_asked:
+            self._ask_blocks(index)
         members = {rid: block.id for block in found for rid in block.ids}
         for region in regions:
             region.block = members.get(region.id)
