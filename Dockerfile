@@ -7,7 +7,7 @@ FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libtesseract-dev libleptonica-dev pkg-config g++ \
+      tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita libtesseract-dev libleptonica-dev pkg-config g++ \
       fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 

@@ -7,7 +7,7 @@ VENV ?= .venv
 PY ?= $(VENV)/bin/python3
 VENV_CFG := $(if $(filter $(VENV)/%,$(PY)),$(VENV)/pyvenv.cfg,)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libtesseract-dev libleptonica-dev pkg-config g++ \
+APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita libtesseract-dev libleptonica-dev pkg-config g++ \
   fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git
 # Only for the tests: a real headless browser renders the service's telemetry page (tests/test_telemetry.py).
 APT_TEST_PACKAGES := chromium chromium-driver
@@ -15,7 +15,7 @@ STAMP := .make
 
 .PHONY: demo test bench deps deps-test deps-build lint clean
 
-$(STAMP)/apt:
+$(STAMP)/apt: Makefile
 	@mkdir -p $(STAMP)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
