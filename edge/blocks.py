@@ -13,7 +13,9 @@ speak" / ...). Two lines belong to one block when one sits under the other on th
 A block's text is its lines in reading order joined by spaces (a word hyphenated at a line's end is
 joined whole: "Ein-" / "gang" → "Eingang"); it is translated as one text, sentence by sentence as its
 punctuation gives (``edge/translate.py``), and drawn as one plate over its lines. Lines that are
-separate signs (a post holding two plates) stay lines.
+separate signs (a post holding two plates) stay lines. A block is not drawn (``waiting``) while a line
+of it is still being read, or while its plate runs into the frame's edge: part of a notice translated
+as if it were the whole ("Bitte Schuhe" → "please footwear") is a wrong overlay.
 
 The colour checks cost about 1 ms a pair of lines (measured on a busy core) and are decided once per
 pair of regions and their texts (a frame then costs 15 µs), so that a block does not form and break
@@ -43,6 +45,8 @@ class BlockOptions:
     margin_px: int = 4  # detection boxes are grown by this (``DetectorOptions.margin_px``): the rows
     # between two lines are looked at inside it
     memo_entries: int = 512  # pair decisions remembered (pairs of regions no longer shown are dropped first)
+    cut_reach: float = 2.5  # a block waits while its plate runs into the frame's edge this close (× the line
+    # height) to its lines: the notice may go on outside the picture (a longer line, a line above or below)
 
 
 @dataclass
@@ -121,8 +125,8 @@ class BlockGrouper:
             xs = [c.box[0] for c in read] + [c.box[0] + c.box[2] for c in read]
             ys = [c.box[1] for c in read] + [c.box[1] + c.box[3] for c in read]
             box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-            blocks.append(Block(tuple(c.id for c in read), box, join_lines([c.text for c in read]),
-                                waiting=len(read) < len(chain)))
+            waiting = len(read) < len(chain) or self._cut_by_frame(image, read, box)
+            blocks.append(Block(tuple(c.id for c in read), box, join_lines([c.text for c in read]), waiting))
         self._forget({ln.id for ln in ordered})
         return blocks
 
@@ -181,6 +185,40 @@ class BlockGrouper:
         ink = np.mean([ink_a, ink_b], axis=0, dtype=np.float32)
         nearer_ground = (np.abs(strip - ground).sum(axis=2) < np.abs(strip - ink).sum(axis=2))
         return bool(nearer_ground.mean(axis=1).min() >= o.ground_rows)
+
+    def _cut_by_frame(self, image: np.ndarray, lines: list[Line], box: Box) -> bool:
+        """The plate runs on from the block's lines into the frame's edge (its ground colour all the way,
+        within ``cut_reach`` line heights): part of the notice may be outside the picture ("Fotografieren",
+        the widest line, cut by the edge while "nicht" / "erlaubt" under it are whole)."""
+        height, width = image.shape[:2]
+        line_h = float(np.mean([ln.box[3] for ln in lines]))
+        reach = self.options.cut_reach * line_h
+        x, y, w, h = box
+        first = lines[0].box
+        ground, ink = (np.float32(c) for c in sign_colours(
+            image[max(0, first[1]): first[1] + first[3], max(0, first[0]): first[0] + first[2]]))
+        contrast = float(np.linalg.norm(ink - ground))
+        if contrast < 40:
+            return False
+
+        def plate_to_edge(pixels: np.ndarray) -> bool:
+            if len(pixels) == 0:
+                return True  # the lines touch the edge
+            near = np.linalg.norm(pixels.astype(np.float32) - ground, axis=1) < 0.3 * contrast
+            return float(np.mean(near)) >= 0.85
+
+        rows = [int(ln.box[1] + ln.box[3] / 2) for ln in lines]
+        cy, cx = int(y + h / 2), int(x + w / 2)
+        sides = []
+        if width - (x + w) <= reach:
+            sides += [image[r, min(width, x + w): width] for r in rows]
+        if x <= reach:
+            sides += [image[r, 0: max(0, x)] for r in rows]
+        if y <= reach:
+            sides.append(image[0: max(0, y), cx])
+        if height - (y + h) <= reach:
+            sides.append(image[min(height, y + h): height, cx])
+        return any(plate_to_edge(side) for side in sides if 0 <= cy < height)
 
     def _forget(self, shown: set[int]) -> None:
         """Drop decisions about regions not shown now, once the memo is full."""

@@ -142,3 +142,18 @@ def test_a_notice_whose_next_line_is_still_being_read_waits_for_it():
     assert BlockGrouper().group(image, [read], []) == []  # alone, it is a line
     far = Line(3, (20, 150, 180, 30), "")
     assert BlockGrouper().group(image, [read], [far]) == []  # text being read elsewhere holds nothing back
+
+
+def test_a_notice_whose_plate_runs_out_of_the_picture_waits_until_it_is_in_view():
+    wall = np.full((240, 400, 3), (90, 120, 150), np.uint8)
+    lines = [Line(1, (250, 60, 100, 30), "nicht"), Line(2, (240, 95, 120, 30), "erlaubt")]
+    inside = wall.copy()
+    cv2.rectangle(inside, (220, 40), (380, 140), (240, 240, 240), -1)  # the whole plate in view
+    cut = wall.copy()
+    cv2.rectangle(cut, (220, 40), (399, 140), (240, 240, 240), -1)  # the plate runs out at the right edge
+    for image in (inside, cut):
+        for line in lines:
+            x, y, w, h = line.box
+            cv2.rectangle(image, (x + 6, y + 8), (x + w - 6, y + h - 8), (20, 20, 20), -1)  # ink where the text is
+    assert [b.waiting for b in BlockGrouper().group(inside, lines)] == [False]
+    assert [b.waiting for b in BlockGrouper().group(cut, lines)] == [True]
