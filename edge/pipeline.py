@@ -232,6 +232,7 @@ class Pipeline(FrameProcessor):
         self._block_shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
         self._blocks_asked = False  # a translate_blocks job is on the worker
         self._blocks_missing: list[str] = []  # real time: block texts of the last frame with no translation yet
+        self._block_ids: dict[str, int] = {}  # block text → block id, of the last frame
         self.block_translations = 0  # block texts translated
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
@@ -256,6 +257,9 @@ class Pipeline(FrameProcessor):
             for text, answer in result.translations.items():
                 self._block_translations[text] = answer
                 self._block_translations.move_to_end(text)
+                if self.cloud and result.blocks.get(text, 0) > 0:  # the notice as one text: its lines alone
+                    # say as little to the cloud as to the device
+                    self.cloud.ask(-result.blocks[text], text, None, time.monotonic())
             while len(self._block_translations) > BLOCK_CACHE_ENTRIES:
                 self._block_translations.popitem(last=False)
             return
@@ -326,7 +330,7 @@ class Pipeline(FrameProcessor):
     def _ask_blocks(self, index: int) -> None:
         """Hand the block texts waiting for a translation to the worker (real time)."""
         self._blocks_asked = True
-        self._worker.submit("translate_blocks", index, self._blocks_missing, scene=self.tracker.scene)
+        self._worker.submit("translate_blocks", index, self._blocks_missing, dict(self._block_ids), scene=self.tracker.scene)
 
     def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
@@ -341,8 +345,9 @@ class Pipeline(FrameProcessor):
         if not found:
             return []
         missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._block_translations))
+        self._block_ids = {b.text: b.id for b in found}
         if missing and self._worker is None:
-            self._attach(self.reader.translate_blocks(index, missing), 0.0, spent)
+            self._attach(self.reader.translate_blocks(index, missing, self._block_ids), 0.0, spent)
         self._blocks_missing = missing if self._worker else []
         if missing and self._worker and self._worker.idle and not self._blocks_asked:
             self._ask_blocks(index)
@@ -364,8 +369,14 @@ class Pipeline(FrameProcessor):
         return out
 
     def _take_cloud_answers(self) -> None:
-        """Cloud answers for regions still showing the text they were asked about replace the local ones."""
+        """Cloud answers for regions still showing the text they were asked about replace the local ones;
+        an answer for a text block (asked with its id negated) replaces the block's translation."""
         for answer in self.cloud.poll():
+            if answer.track_id < 0:
+                if answer.asked in self._block_translations and answer.translation.strip():
+                    self._block_translations[answer.asked] = (match_surface(answer.asked, answer.translation), "cloud")
+                    self.cloud.stats.upgraded += 1
+                continue
             track = self.tracker.tracks.get(answer.track_id)
             if track is None or track.text is None or normalise(track.text) != normalise(answer.asked) \
                     or not answer.translation.strip():

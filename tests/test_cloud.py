@@ -364,3 +364,31 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
         assert "deadline passed" in json.loads(refused.value.read())["detail"]
         status, _ = http_call(url, "POST", "/v1/translate", texts("Ausgang"), headers, time.monotonic() + 30, 1 << 22)
         assert status == 200  # and it serves again once the flood is over
+
+
+def test_a_notice_over_several_lines_is_asked_of_the_cloud_as_one_text(cloud, detector, recognizer, translator):
+    from edge.cloud import CloudRoute
+    from edge.pipeline import Pipeline
+    from edge.profiles import get_profile
+    from edge.translate import match_surface
+    from tests.test_blocks import LINES, notice
+
+    image, _ = notice(LINES)
+    client = CloudClient(ClientOptions(cloud, token=TOKEN))
+    pipeline = Pipeline(detector, recognizer, translator, profile=get_profile("pi4"), cloud=CloudRoute(client, 5000))
+    try:
+        result = pipeline.process(0, 0.0, image)
+        (block,) = result.blocks
+        assert block.translation_source == "local"
+        deadline = time.monotonic() + 20
+        for index in range(1, 400):
+            result = pipeline.process(index, index * 66.7, image)
+            if result.blocks and result.blocks[0].translation_source == "cloud" or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        assert result.blocks[0].translation_source == "cloud"
+        served = client.translate([block.text], time.monotonic() + 10)[0]  # what the service makes of the whole notice
+        assert result.blocks[0].translation == match_surface(block.text, served)
+        assert client.stats.upgraded >= 1
+    finally:
+        pipeline.cloud.close()
