@@ -379,7 +379,7 @@ def test_a_notice_over_several_lines_is_asked_of_the_cloud_as_one_text(cloud, de
     try:
         result = pipeline.process(0, 0.0, image)
         (block,) = result.blocks
-        assert block.translation_source == "local"
+        assert block.translation_source in ("local", "cache")  # the device first (the shared translator may know it)
         deadline = time.monotonic() + 20
         for index in range(1, 400):
             result = pipeline.process(index, index * 66.7, image)
