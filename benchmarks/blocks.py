@@ -107,7 +107,7 @@ def run(notices: int, posts: int, seed: int) -> dict:
 
     pipelines = {mode: build_pipeline("de", "en", False) for mode in MODES}
     for mode in ("before", "line_by_line"):
-        pipelines[mode].grouper.options = BlockOptions(enabled=False)
+        pipelines[mode].blocks.grouper.options = BlockOptions(enabled=False)
     pipelines["before"].render_options = RenderOptions(keep_clear=False)
     rng = np.random.default_rng(seed)
     chosen = [n for n in load_notices() if len(n[1].split()) >= 3]

@@ -24,6 +24,7 @@ up from frame to frame with noise.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,3 +225,74 @@ class BlockGrouper:
         """Drop decisions about regions not shown now, once the memo is full."""
         if len(self._same_plate) > self.options.memo_entries:
             self._same_plate = {k: v for k, v in self._same_plate.items() if k[0] in shown and k[1] in shown}
+
+
+@dataclass
+class TextBlock:
+    """Lines of one notice translated as one text and drawn as one plate: what a frame shows of a block."""
+
+    id: int  # its first line's region id
+    regions: list[int]  # its lines' region ids, in reading order
+    box: Box
+    text: str
+    translation: str | None  # None: being translated, or waiting for a line (nothing of the block is drawn)
+    translation_source: str | None = None
+
+    def record(self) -> dict:
+        return {"id": self.id, "regions": self.regions, "box": list(self.box), "text": self.text,
+                "translation": self.translation, "translation_source": self.translation_source}
+
+
+BLOCK_CACHE_ENTRIES = 256  # block translations kept (the translator's own cache is the worker's, not the display's)
+
+
+class BlockBoard:
+    """What each text block shows, on the display path: its translation once known; while it is being
+    translated, what it showed last, and only if its text has only grown since (more of the same notice
+    came into view); else nothing. Translations come in from the translator (``learn``: the keyframe
+    worker, or in line) and from the cloud (``upgrade``)."""
+
+    def __init__(self, options: BlockOptions | None = None):
+        self.grouper = BlockGrouper(options)
+        self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()  # block text → (translation, source)
+        self._shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
+        self.missing: list[str] = []  # texts of the last frame's blocks that have no translation yet
+        self.ids: dict[str, int] = {}  # block text → block id, of the last frame
+        self.translated = 0  # block texts translated
+
+    def group(self, image: np.ndarray, lines: list[Line], reading: list[Line] = ()) -> list[Block]:
+        """``BlockGrouper.group``, noting which texts want a translation."""
+        found = self.grouper.group(image, lines, reading)
+        self.missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._known))
+        self.ids = {b.text: b.id for b in found}
+        return found
+
+    def learn(self, translations: dict[str, tuple[str, str]]) -> None:
+        self.translated += len(translations)
+        self.missing = [t for t in self.missing if t not in translations]
+        for text, answer in translations.items():
+            self._known[text] = answer
+            self._known.move_to_end(text)
+        while len(self._known) > BLOCK_CACHE_ENTRIES:
+            self._known.popitem(last=False)
+
+    def upgrade(self, text: str, translation: str) -> bool:
+        """The cloud's answer for a block text the device translated: it replaces the device's."""
+        if text not in self._known or not translation.strip():
+            return False
+        self._known[text] = (translation, "cloud")
+        return True
+
+    def show(self, found: list[Block]) -> list[TextBlock]:
+        out = []
+        for block in found:
+            answer = None if block.waiting else self._known.get(block.text)
+            if answer:
+                self._shown[block.id] = (block.text, *answer)
+            else:
+                shown_text, *before = self._shown.get(block.id, ("", None, None))
+                answer = tuple(before) if shown_text and shown_text in block.text else None
+            out.append(TextBlock(block.id, list(block.ids), block.box, block.text, *(answer or (None, None))))
+        live = {b.id for b in found}
+        self._shown = {k: v for k, v in self._shown.items() if k in live}
+        return out

@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from cloud_fallback.client import CloudStats
-from edge.blocks import Block, BlockGrouper, BlockOptions, Line
+from edge.blocks import BlockBoard, BlockOptions, Line, TextBlock
 from edge.capture import FrameSource, offer
 from edge.cloud import CloudRoute
 from edge.detect import TextDetector
@@ -50,22 +49,6 @@ class Region:
     def record(self) -> dict:
         return {"id": self.id, "box": list(self.box), "text": self.text, "ocr_conf": round(self.ocr_conf, 3),
                 "translation": self.translation, "translation_source": self.translation_source, "block": self.block}
-
-
-@dataclass
-class TextBlock:
-    """Lines of one notice translated as one text and drawn as one plate (``edge/blocks.py``)."""
-
-    id: int  # its first line's region id
-    regions: list[int]  # its lines' region ids, in reading order
-    box: tuple[int, int, int, int]
-    text: str
-    translation: str | None  # None: being translated (nothing of the block is drawn yet)
-    translation_source: str | None = None
-
-    def record(self) -> dict:
-        return {"id": self.id, "regions": self.regions, "box": list(self.box), "text": self.text,
-                "translation": self.translation, "translation_source": self.translation_source}
 
 
 @dataclass
@@ -149,7 +132,6 @@ def _libc_trim():
 
 _malloc_trim = _libc_trim()
 STILL_MOTION_PX = 0.5  # camera motion over the last frame (frame px) under which the camera counts as still
-BLOCK_CACHE_ENTRIES = 256  # block translations kept (the translator's own cache is the worker's, not the display's)
 TRIM_EVERY_MS = 1000.0  # media time between heap trims: freed frame buffers go back to the system (~5 MB)
 
 
@@ -227,13 +209,8 @@ class Pipeline(FrameProcessor):
         self.ocr_reads = 0
         self.stale_keyframes = 0  # keyframe results thrown away: taken before a scene change
         self.telemetry: TelemetryRecorder | None = None  # --telemetry: hears every reading and cloud answer
-        self.grouper = BlockGrouper(block_options)
-        self._block_translations: OrderedDict[str, tuple[str, str]] = OrderedDict()  # block text → (translation, source)
-        self._block_shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
+        self.blocks = BlockBoard(block_options)  # the lines of one notice, translated and drawn together
         self._blocks_asked = False  # a translate_blocks job is on the worker
-        self._blocks_missing: list[str] = []  # real time: block texts of the last frame with no translation yet
-        self._block_ids: dict[str, int] = {}  # block text → block id, of the last frame
-        self.block_translations = 0  # block texts translated
 
     def run(self, source: FrameSource, max_frames: int | None = None, realtime: bool = False) -> Iterator[FrameResult]:
         self.tracker = FlowTracker(self.tracker.options, self.profile.flow_width_px)
@@ -253,15 +230,10 @@ class Pipeline(FrameProcessor):
             spent[stage] = spent.get(stage, 0.0) + ms
         if isinstance(result, BlockTranslations):
             self._blocks_asked = False
-            self.block_translations += len(result.translations)
-            for text, answer in result.translations.items():
-                self._block_translations[text] = answer
-                self._block_translations.move_to_end(text)
-                if self.cloud and result.blocks.get(text, 0) > 0:  # the notice as one text: its lines alone
-                    # say as little to the cloud as to the device
-                    self.cloud.ask(-result.blocks[text], text, None, time.monotonic())
-            while len(self._block_translations) > BLOCK_CACHE_ENTRIES:
-                self._block_translations.popitem(last=False)
+            self.blocks.learn(result.translations)
+            for text, block_id in result.blocks.items():
+                if self.cloud and block_id > 0:  # the notice as one text: its lines alone say as little to the
+                    self.cloud.ask(-block_id, text, None, time.monotonic())  # cloud as to the device
             return
         asked_at = self._asked_at.pop(result.frame, time.monotonic())
         self.ocr_reads += result.ocr_reads
@@ -295,7 +267,7 @@ class Pipeline(FrameProcessor):
                 self._attach(result, pts_ms, spent)
         if self.cloud:
             self._take_cloud_answers()
-        if self._worker is not None and self._worker.idle and self._blocks_missing and not self._blocks_asked:
+        if self._worker is not None and self._worker.idle and self.blocks.missing and not self._blocks_asked:
             self._ask_blocks(index)  # real time: a notice waiting for its translation goes first (a few ms)
         elif self._worker is None or self._worker.idle:
             job = self._next_job(index, pts_ms, image)
@@ -310,7 +282,7 @@ class Pipeline(FrameProcessor):
                 result.scene = self.tracker.scene
                 self._attach(result, pts_ms, spent)
         regions = self._regions(image.shape)
-        blocks = self._blocks(index, image, regions, spent)
+        blocks = self._text_blocks(index, image, regions, spent)
         t1 = time.perf_counter()
         overlays = [Overlay(b.box, b.translation, True, len(b.regions), tuple(r.box for r in regions if r.block == b.id))
                     for b in blocks if b.translation]
@@ -330,52 +302,32 @@ class Pipeline(FrameProcessor):
     def _ask_blocks(self, index: int) -> None:
         """Hand the block texts waiting for a translation to the worker (real time)."""
         self._blocks_asked = True
-        self._worker.submit("translate_blocks", index, self._blocks_missing, dict(self._block_ids), scene=self.tracker.scene)
+        self._worker.submit("translate_blocks", index, self.blocks.missing, dict(self.blocks.ids), scene=self.tracker.scene)
 
-    def _blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
+    def _text_blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
-        translated now (analysis mode), or asked of the worker (real time; meanwhile the block shows the
-        translation it showed last, or nothing). A block with a line still being read waits for it."""
-        self._blocks_missing = []
+        translated now (analysis mode), or asked of the worker (real time; meanwhile ``BlockBoard.show``).
+        A block with a line still being read waits for it."""
         if self.translator is None:
+            self.blocks.missing = []
             return []
         reading = [Line(t.id, box, "") for t in self.tracker.being_read() if (box := self._clipped(t.box, image.shape))]
-        found: list[Block] = self.grouper.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation],
-                                                reading)
-        if not found:
-            return []
-        missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._block_translations))
-        self._block_ids = {b.text: b.id for b in found}
-        if missing and self._worker is None:
-            self._attach(self.reader.translate_blocks(index, missing, self._block_ids), 0.0, spent)
-        self._blocks_missing = missing if self._worker else []
-        if missing and self._worker and self._worker.idle and not self._blocks_asked:
+        found = self.blocks.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation], reading)
+        if self.blocks.missing and self._worker is None:
+            self._attach(self.reader.translate_blocks(index, self.blocks.missing, self.blocks.ids), 0.0, spent)
+        elif self.blocks.missing and self._worker.idle and not self._blocks_asked:
             self._ask_blocks(index)
         members = {rid: block.id for block in found for rid in block.ids}
         for region in regions:
             region.block = members.get(region.id)
-        out = []
-        for block in found:
-            answer = None if block.waiting else self._block_translations.get(block.text)
-            if answer:
-                self._block_shown[block.id] = (block.text, *answer)
-            else:  # being translated, or a line of it still being read: what it showed last, while its text has only
-                # grown since (a changed text, or a notice never shown whole, shows nothing meanwhile)
-                shown_text, *before = self._block_shown.get(block.id, ("", None, None))
-                answer = tuple(before) if shown_text and shown_text in block.text else None
-            out.append(TextBlock(block.id, list(block.ids), block.box, block.text, *(answer or (None, None))))
-        live = {b.id for b in found}
-        self._block_shown = {k: v for k, v in self._block_shown.items() if k in live}
-        return out
+        return self.blocks.show(found)
 
     def _take_cloud_answers(self) -> None:
         """Cloud answers for regions still showing the text they were asked about replace the local ones;
         an answer for a text block (asked with its id negated) replaces the block's translation."""
         for answer in self.cloud.poll():
             if answer.track_id < 0:
-                if answer.asked in self._block_translations and answer.translation.strip():
-                    self._block_translations[answer.asked] = (match_surface(answer.asked, answer.translation), "cloud")
-                    self.cloud.stats.upgraded += 1
+                self.cloud.stats.upgraded += self.blocks.upgrade(answer.asked, match_surface(answer.asked, answer.translation))
                 continue
             track = self.tracker.tracks.get(answer.track_id)
             if track is None or track.text is None or normalise(track.text) != normalise(answer.asked) \
@@ -434,7 +386,7 @@ class Pipeline(FrameProcessor):
                                   "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
             if cache else None,
             "ocr_engine": self.recognizer.engine_name,
-            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "block_translations": self.block_translations,
+            "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "block_translations": self.blocks.translated,
             "dim_keyframes": self.reader.dim_keyframes, "ocr_reads": self.ocr_reads,
             "scene_changes": self.tracker.scene, "stale_keyframes": self.stale_keyframes,
             "region_events": dict(sorted(self.tracker.transitions.items())),

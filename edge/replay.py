@@ -112,7 +112,7 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
                                                             options.translation_cache, route, bool(options.cloud_url))
         if isinstance(processor, Pipeline):
-            processor.grouper.options.enabled = options.blocks
+            processor.blocks.grouper.options.enabled = options.blocks
         if options.telemetry and isinstance(processor, Pipeline):
             processor.telemetry = TelemetryRecorder(f"{options.source}-{options.target}", profile.name)
         total = frames.frame_count

@@ -87,8 +87,8 @@ def test_a_block_in_a_video_is_drawn_on_every_frame_once_translated_also_in_real
         # once drawn, the notice is one block with one translation on every frame: no flicker back to lines
         assert all(len(r.blocks) == 1 and r.blocks[0].translation == shown[0].blocks[0].translation for r in shown)
         assert normalise(shown[0].blocks[0].text) == normalise("Bitte nicht auf die Gleise treten.")
-        assert pipeline.block_translations >= 1
-        assert pipeline.summary()["block_translations"] == pipeline.block_translations
+        assert pipeline.blocks.translated >= 1
+        assert pipeline.summary()["block_translations"] == pipeline.blocks.translated
 
 
 def test_a_hyphen_at_a_line_end_joins_the_word():
