@@ -75,7 +75,9 @@ chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root Q
 cp "$rootfs/opt/ar-translate/out/demo.events.jsonl" "$work/arm64.jsonl"
 
 echo "$arch: the same demo on this machine ($(uname -m))"
-(cd "$repo" && python3 -m edge replay edge/assets/demo_de.mp4 --source de --target en --offline \
+host_python=$repo/.venv/bin/python3  # the README's install puts the packages there (make demo)
+[ -x "$host_python" ] || host_python=python3
+(cd "$repo" && "$host_python" -m edge replay edge/assets/demo_de.mp4 --source de --target en --offline \
   --events "$work/host.jsonl" $limit >/dev/null)
 python3 - "$work/host.jsonl" "$work/arm64.jsonl" "$arch" <<'EOF'
 import json
