@@ -108,7 +108,9 @@ def test_a_failed_upload_loses_nothing_and_the_budget_holds(service):
     port = int(service.rsplit(":", 1)[1])
     with FaultProxy(("127.0.0.1", port), "down") as proxy:
         report = upload(proxy.url, TOKEN, spool)
-    assert (report.sent, report.left) == (0, 3) and "connect" in report.error and len(spool.pending()) == 3
+    # a reset connection reads as a failed connection or as an answer cut off, by when the reset arrives
+    assert (report.sent, report.left) == (0, 3) and len(spool.pending()) == 3
+    assert "connect" in report.error or report.error == "incomplete HTTP response", report.error
     size = spool.pending()[0].stat().st_size
     report = upload(service, TOKEN, spool, budget_bytes=size + 10)  # room for one batch
     assert (report.sent, report.left, report.error) == (1, 2, None) and len(spool.pending()) == 2
