@@ -257,14 +257,12 @@ class BlockBoard:
         self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()  # block text → (translation, source)
         self._shown: dict[int, tuple[str, str, str]] = {}  # block id → (text, translation, source) shown last
         self.missing: list[str] = []  # texts of the last frame's blocks that have no translation yet
-        self.ids: dict[str, int] = {}  # block text → block id, of the last frame
         self.translated = 0  # block texts translated
 
     def group(self, image: np.ndarray, lines: list[Line], reading: list[Line] = ()) -> list[Block]:
         """``BlockGrouper.group``, noting which texts want a translation."""
         found = self.grouper.group(image, lines, reading)
         self.missing = list(dict.fromkeys(b.text for b in found if not b.waiting and b.text not in self._known))
-        self.ids = {b.text: b.id for b in found}
         return found
 
     def learn(self, translations: dict[str, tuple[str, str]]) -> None:

@@ -132,6 +132,7 @@ def _libc_trim():
 
 _malloc_trim = _libc_trim()
 STILL_MOTION_PX = 0.5  # camera motion over the last frame (frame px) under which the camera counts as still
+BLOCK_QUESTION = -1  # the region id a text block's question to the cloud carries: its answer is matched by text
 TRIM_EVERY_MS = 1000.0  # media time between heap trims: freed frame buffers go back to the system (~5 MB)
 
 
@@ -231,9 +232,9 @@ class Pipeline(FrameProcessor):
         if isinstance(result, BlockTranslations):
             self._blocks_asked = False
             self.blocks.learn(result.translations)
-            for text, block_id in result.blocks.items():
-                if self.cloud and block_id > 0:  # the notice as one text: its lines alone say as little to the
-                    self.cloud.ask(-block_id, text, None, time.monotonic())  # cloud as to the device
+            for text in result.translations:
+                if self.cloud:  # the notice as one text: its lines alone say as little to the cloud as to the device
+                    self.cloud.ask(BLOCK_QUESTION, text, None, time.monotonic())
             return
         asked_at = self._asked_at.pop(result.frame, time.monotonic())
         self.ocr_reads += result.ocr_reads
@@ -267,9 +268,8 @@ class Pipeline(FrameProcessor):
                 self._attach(result, pts_ms, spent)
         if self.cloud:
             self._take_cloud_answers()
-        if self._worker is not None and self._worker.idle and self.blocks.missing and not self._blocks_asked:
-            self._ask_blocks(index)  # real time: a notice waiting for its translation goes first (a few ms)
-        elif self._worker is None or self._worker.idle:
+        # real time: a notice waiting for its translation goes to the worker first (a few ms of model time)
+        if not self._ask_blocks(index) and (self._worker is None or self._worker.idle):
             job = self._next_job(index, pts_ms, image)
             if job and self.cloud:
                 self._asked_at[index] = time.monotonic()
@@ -299,10 +299,14 @@ class Pipeline(FrameProcessor):
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),
                            cpu_ms=time.process_time() * 1000, blocks=blocks, plates=plates)
 
-    def _ask_blocks(self, index: int) -> None:
-        """Hand the block texts waiting for a translation to the worker (real time)."""
+    def _ask_blocks(self, index: int) -> bool:
+        """Hand the block texts waiting for a translation to the worker, when it is free (real time); whether
+        it was."""
+        if self._worker is None or not self._worker.idle or not self.blocks.missing or self._blocks_asked:
+            return False
         self._blocks_asked = True
-        self._worker.submit("translate_blocks", index, self.blocks.missing, dict(self.blocks.ids), scene=self.tracker.scene)
+        self._worker.submit("translate_blocks", index, self.blocks.missing, scene=self.tracker.scene)
+        return True
 
     def _text_blocks(self, index: int, image: np.ndarray, regions: list[Region], spent: dict[str, float]) -> list[TextBlock]:
         """Group the shown lines into text blocks (``edge/blocks.py``) and give each its translation: known,
@@ -314,9 +318,8 @@ class Pipeline(FrameProcessor):
         reading = [Line(t.id, box, "") for t in self.tracker.being_read() if (box := self._clipped(t.box, image.shape))]
         found = self.blocks.group(image, [Line(r.id, r.box, r.text) for r in regions if r.translation], reading)
         if self.blocks.missing and self._worker is None:
-            self._attach(self.reader.translate_blocks(index, self.blocks.missing, self.blocks.ids), 0.0, spent)
-        elif self.blocks.missing and self._worker.idle and not self._blocks_asked:
-            self._ask_blocks(index)
+            self._attach(self.reader.translate_blocks(index, self.blocks.missing), 0.0, spent)
+        self._ask_blocks(index)
         members = {rid: block.id for block in found for rid in block.ids}
         for region in regions:
             region.block = members.get(region.id)
@@ -324,9 +327,9 @@ class Pipeline(FrameProcessor):
 
     def _take_cloud_answers(self) -> None:
         """Cloud answers for regions still showing the text they were asked about replace the local ones;
-        an answer for a text block (asked with its id negated) replaces the block's translation."""
+        an answer about a text block (``BLOCK_QUESTION``) replaces the block's translation."""
         for answer in self.cloud.poll():
-            if answer.track_id < 0:
+            if answer.track_id == BLOCK_QUESTION:
                 self.cloud.stats.upgraded += self.blocks.upgrade(answer.asked, match_surface(answer.asked, answer.translation))
                 continue
             track = self.tracker.tracks.get(answer.track_id)

@@ -318,14 +318,12 @@ class KeyframeReader:
             spent["translate"] = (time.perf_counter() - t0) * 1000
         return KeyframeResult(frame, snapshot, readings, spent, reads)
 
-    def translate_blocks(self, frame: int, texts: list[str], ids: dict[str, int] | None = None) -> BlockTranslations:
-        """Translate text blocks (several lines of one notice, joined) in one batch; ``ids``: block text →
-        block id, handed back with them."""
+    def translate_blocks(self, frame: int, texts: list[str]) -> BlockTranslations:
+        """Translate text blocks (several lines of one notice, joined) in one batch."""
         t0 = time.perf_counter()
         results = self.translator.translate(texts)
         spent = {"translate": (time.perf_counter() - t0) * 1000}
-        return BlockTranslations(frame, {t: (r.text, r.source) for t, r in zip(texts, results)}, spent,
-                                 {t: (ids or {}).get(t, 0) for t in texts})
+        return BlockTranslations(frame, {t: (r.text, r.source) for t, r in zip(texts, results)}, spent)
 
 
 @dataclass
@@ -335,7 +333,6 @@ class BlockTranslations:
     frame: int
     translations: dict[str, tuple[str, str]]  # block text → (translation, source)
     stage_ms: dict[str, float]
-    blocks: dict[str, int] = field(default_factory=dict)  # block text → the block's id (what the cloud is asked by)
     scene: int = 0
 
 
