@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.score import chrf
+from benchmarks.score import chrf, intersection
 from benchmarks.signs import SignStyle, background, break_lines, degrade, paste_notice, paste_sign, random_style
 from edge.blocks import BlockOptions
 from edge.regions import iou
@@ -77,19 +77,13 @@ def _owner(box, truth: list[tuple[int, int, int, int]]) -> int | None:
     return best if best is not None and iou(box, truth[best]) >= 0.2 else None
 
 
-def _area(box) -> float:
-    return float(box[2] * box[3])
-
-
 def covered_lines(plates: list, truth: list[tuple[int, int, int, int]]) -> int:
     """Lines a plate hides (> ``COVER_SHARE``) that it was not drawn for."""
     hidden = 0
     for (x0, y0, x1, y1), made_for in plates:
         own = {_owner(b, truth) for b in made_for}
-        for i, (x, y, w, h) in enumerate(truth):
-            inter = max(0, min(x1, x + w) - max(x0, x)) * max(0, min(y1, y + h) - max(y0, y))
-            if i not in own and inter > COVER_SHARE * _area((x, y, w, h)):
-                hidden += 1
+        hidden += sum(i not in own and intersection((x0, y0, x1 - x0, y1 - y0), box) > COVER_SHARE * box[2] * box[3]
+                      for i, box in enumerate(truth))
     return hidden
 
 

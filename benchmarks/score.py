@@ -193,7 +193,7 @@ def cpu_share(frames: list[dict], after_ms: float) -> float | None:
     return round((last["cpu_ms"] - first["cpu_ms"]) / (last["emitted_ms"] - first["emitted_ms"]), 3)
 
 
-def _intersection(a, b) -> float:
+def intersection(a, b) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     return ix * iy
@@ -207,8 +207,8 @@ def _sign_under(region: dict, truth: dict, size: tuple[int, int]) -> tuple[dict,
     if x <= EDGE_PX or y <= EDGE_PX or x + w >= width - EDGE_PX or y + h >= height - EDGE_PX or w * h <= 0:
         return None
     signs = [(r, False) for r in truth.get("regions", [])] + [(r, True) for r in truth.get("partly", [])]
-    under = max(signs, key=lambda s: _intersection(region["box"], s[0]["box"]), default=None)
-    if under is None or _intersection(region["box"], under[0]["box"]) < COVER_SHARE * w * h:
+    under = max(signs, key=lambda s: intersection(region["box"], s[0]["box"]), default=None)
+    if under is None or intersection(region["box"], under[0]["box"]) < COVER_SHARE * w * h:
         return "no sign"
     return under
 
@@ -270,7 +270,8 @@ def wrong_overlays(events: Events, truth_frames: dict[int, dict], size: tuple[in
         if truth is None or record.get("dropped"):
             continue
         lines, blocks = drawn(record)
-        judged = [(r, truth) for r in lines] + [(b, notice_truth(truth)) for b in blocks]
+        notices = notice_truth(truth) if blocks else truth
+        judged = [(r, truth) for r in lines] + [(b, notices) for b in blocks]
         wrong = [(r, why) for r, against in judged if (why := wrong_overlay(r, against, size))]
         frames += bool(wrong)
         for region, why in wrong:
@@ -309,7 +310,7 @@ def score_notices(events: Events, gt: dict) -> dict:
             covered += 1
             place = next((r["box"] for r in notice_truth(truth_frames.get(index, {}))["regions"] if r["text"] == text), None)
             hit = next((b for b in record.get("blocks", []) if b.get("translation") and cer(b["text"], text) <= FOUND_CER
-                        and place and _intersection(b["box"], place) > 0), None)
+                        and place and intersection(b["box"], place) > 0), None)
             if hit:
                 shown += 1
                 if block is None:
