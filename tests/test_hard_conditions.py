@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.metrics import cer
-from benchmarks.scenes import draw_post
+from benchmarks.occluders import draw_post
 from benchmarks.signs import SignStyle, degrade, sign_photo
 from edge.association import Reading
 from edge.capture import Frame, FrameSource
