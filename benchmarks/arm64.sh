@@ -62,8 +62,12 @@ if [ -n "${TEST:-}" ]; then
   rm -rf "$rootfs/opt/shared" && [ ! -d "$repo/../shared" ] || cp -r "$repo/../shared" "$rootfs/opt/shared"
   echo "$arch: make test inside the root (Debian's python3), the README's command as written"
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
-    bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" 2>&1 | tail -25
-  exit "${PIPESTATUS[0]}"
+    PYTEST_ADDOPTS="-rf" bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" \
+    >"$rootfs/opt/make-test.log" 2>&1 && status=0 || status=$?
+  # the whole log stays in the root; the summary lists every failure by name
+  tail -40 "$rootfs/opt/make-test.log"
+  echo "$arch: whole log in $rootfs/opt/make-test.log"
+  exit "$status"
 fi
 
 limit=${frames:+--max-frames $frames}
