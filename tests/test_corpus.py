@@ -50,7 +50,7 @@ def test_a_real_gettext_catalog_pairs_with_context_accelerators_and_placeholders
     assert clean_text("&Datei") == "Datei" and clean_text("Save && Quit") == "Save & Quit" and clean_text("Datei (&D)") == "Datei"
     assert clean_text("<b>Schwarz</b> gewinnt&#33;") == "Schwarz gewinnt!"
     assert has_placeholder("Dark wins! (%u-%u)") and has_placeholder("{0} files") and not has_placeholder("100 % sure")
-    pairs = {(p.de, p.en) for p in package_pairs("iagno", FIXTURES / "iagno", "games")}
+    pairs = {(p.text, p.en) for p in package_pairs("iagno", FIXTURES / "iagno", "games")}
     assert ("Neues Spiel", "New Game") in pairs and ("Letzten Zug rückgängig machen", "Undo last move") in pairs
     assert not any("%" in de or "Copyright" in en for de, en in pairs)  # placeholders and untranslated lines dropped
     assert not keep_pair("ui.button.ok", "ui.button.ok") and not keep_pair("Datei", "") and not keep_pair("a", "b" * 40)
@@ -60,7 +60,7 @@ def test_mallard_help_pairs_block_by_block_and_a_block_without_prose_keeps_the_a
     pairs = list(package_pairs("gnome-color-manager", FIXTURES / "gnome-color-manager", "ui"))
     # 4 blocks on each side: a summary, the title, a block the English side writes as a menu path (no prose:
     # skipped, the alignment kept) and a paragraph over 200 characters (skipped)
-    assert [(p.kind, p.de, p.en) for p in pairs] == [
+    assert [(p.kind, p.text, p.en) for p in pairs] == [
         ("help", "Importieren eines existierenden ICC-Profils auf einem Linux-System.",
          "How to import an existing ICC profile using a Linux system."),
         ("help", "Ein ICC-Profil unter Linux importieren", "Installing an ICC profile on Linux")]
@@ -94,6 +94,32 @@ def test_assembly_splits_by_document_drops_evaluation_texts_and_duplicates(tmp_p
         assert split_of(pair) == split_of(next(iter(package_pairs("iagno", work / "files" / "iagno", "games"))))
     write_sources(manifest, tmp_path / "SOURCES.tsv")
     assert "iagno\t1:3.38.1-2\t" in (tmp_path / "SOURCES.tsv").read_text()
+
+
+def test_a_french_corpus_reads_french_catalogs_and_freedict_and_never_the_german_ones(tmp_path):
+    """One download unpacks every language; each language's corpus takes only its own catalogs, and
+    French, which has no Ding, gets FreeDict's dictionary pairs (kind ``dict``)."""
+    french = {(p.text, p.en) for p in package_pairs("iagno", FIXTURES / "iagno", "games", "fr")}
+    german = {(p.text, p.en) for p in package_pairs("iagno", FIXTURES / "iagno", "games", "de")}
+    assert ("Nouvelle partie", "New Game") in french and ("Neues Spiel", "New Game") not in french
+    assert ("Neues Spiel", "New Game") in german and ("Nouvelle partie", "New Game") not in german
+    entries = list(package_pairs("dict-freedict-fra-eng", FIXTURES / "dict-freedict-fra-eng", "ui", "fr"))
+    assert {("sortie", "exit"), ("sortie", "way out"), ("allégresse", "joy")} <= {(p.text, p.en) for p in entries}
+    assert {p.kind for p in entries} == {"dict"} and not any("/" in p.text or "<" in p.text for p in entries)
+    assert not list(package_pairs("dict-freedict-fra-eng", FIXTURES / "dict-freedict-fra-eng", "ui", "de"))
+
+    work = tmp_path / "corpus"
+    for package in ("iagno", "dict-freedict-fra-eng"):
+        shutil.copytree(FIXTURES / package, work / "files" / package)
+    write_mo(work / "files" / "zz/usr/share/locale/fr/LC_MESSAGES/zz.mo", [("Closed on Sundays", "Fermé le dimanche")])
+    manifest = assemble(work, ["dict-freedict-fra-eng", "iagno", "zz"], {"iagno": {"section": "games"}}, lang="fr")
+    out = work / "out-fr"
+    pairs = set()
+    for split in ("train", "dev", "test"):
+        pairs |= set(zip((out / f"{split}.fr").read_text().splitlines(), (out / f"{split}.en").read_text().splitlines()))
+    assert ("Nouvelle partie", "New Game") in pairs and ("sortie", "exit") in pairs
+    assert ("Fermé le dimanche", "Closed on Sundays") not in pairs  # a text of eval_fr.tsv never enters the corpus
+    assert manifest["dropped_as_evaluation_text"] == 1 and manifest["packages"]["dict-freedict-fra-eng"]["pairs"]["dict"] > 60
 
 
 def test_a_packed_checkpoint_unpacks_to_the_same_weights_within_int8_rounding(tmp_path):

@@ -1,27 +1,32 @@
-"""Build a German→English parallel corpus from Debian packages (``python -m models.translator.corpus``).
+"""Build a German, French, Spanish or Italian → English parallel corpus from Debian packages
+(``python -m models.translator.corpus --lang de``; ``--lang fr,es,it`` builds several from one fetch).
 
 Sources (see ``../shared/data/parallel-corpus.md`` for the survey they come from):
 
-- ``ui``: gettext catalogs (``.mo``) of every package shipping ``/de/LC_MESSAGES/*.mo``; the English
+- ``ui``: gettext catalogs (``.mo``) of every package shipping ``/LANG/LC_MESSAGES/*.mo``; the English
   side is the msgid. Game packages (Debian section ``games``) are kept apart as ``games``: their
   dialogue is the only everyday prose in the registry.
-- ``help``: Mallard help pages (``/usr/share/help/de/APP/*.page`` against ``help/C``), paired element
+- ``help``: Mallard help pages (``/usr/share/help/LANG/APP/*.page`` against ``help/C``), paired element
   by element where both pages have the same block structure (itstool translates block by block).
-- ``ding``: the Ding dictionary (``trans-de-en``), aligned by ``models/translator/data.py``.
+- ``ding``: the Ding dictionary (``trans-de-en``), aligned by ``models/translator/data.py``; for French,
+  Spanish and Italian, which have no Ding, the FreeDict dictionaries both ways
+  (``dict-freedict-fra-eng`` and ``-eng-fra``, …; ``models/translator/freedict.py``), kind ``dict``.
 
 Packages are found with ``apt-file`` (its index is refreshed once), fetched with ``apt-get download``
 into ``WORK/debs`` and only the files this script reads are unpacked (``dpkg-deb --fsys-tarfile``);
 nothing is installed. Each package is done once: ``WORK/files/PKG/`` plus a ``WORK/done/PKG`` marker,
-so a stopped build resumes where it stopped. Pairs are written deterministically (sorted package
-list, seeded shuffle) to ``WORK/out/{train,dev,test}.{de,en,src}`` (``.src`` holds each pair's
-source kind) and ``WORK/out/manifest.json`` (package, version, licence, pairs per package).
+so a stopped build resumes where it stopped; one download unpacks the files of all four languages, and
+the marker lists them. Pairs are written deterministically (sorted package list, seeded shuffle) to
+``WORK/out/{train,dev,test}.{de,en,src}`` for German and ``WORK/out-LANG/{train,dev,test}.{LANG,en,src}``
+for the others (``.src`` holds each pair's source kind), with ``manifest.json`` (package, version,
+licence, pairs per package) beside them.
 
 Cleaning: accelerators (``_Datei``, ``&Datei``, ``~Datei``, ``(&D)``), markup and entities,
 ``msgctxt``, plural forms (singular with ``msgstr[0]``, plural with ``msgstr[1]``), pairs with
 format placeholders, identical sides, keys that are not English, over-long texts, length ratio
 over 3, and duplicates across packages. Dev/test are split by document (package + catalog or page;
 Ding: dictionary line), never by line, and a pair also found in training is dropped from them.
-Texts of the held-out evaluation sets (``notices_de.tsv``) never enter the corpus.
+Texts of the held-out evaluation sets (``notices_de.tsv``, ``eval_LANG.tsv``) never enter the corpus.
 """
 
 from __future__ import annotations
@@ -45,22 +50,31 @@ from pathlib import Path
 
 from models.translator.data import entry_pairs
 from models.translator.data import split_of as ding_split
+from models.translator.freedict import DICTIONARIES, dictionary_pairs
 
-MO_PATTERN = r"/de(_DE)?/LC_MESSAGES/[^/]+\.mo$"
-HELP_PATTERN = r"^/usr/share/help/de/"
-DING_PACKAGE = "trans-de-en"
+LANGS = ("de", "fr", "es", "it")
 MAX_CHARS = 200
 MAX_RATIO = 3.0
 HELD_OUT_SHARE = 1  # percent of documents in dev, and again in test
 
-NOTICES = Path(__file__).resolve().parent / "notices_de.tsv"
+HERE = Path(__file__).resolve().parent
+EVALUATION_SETS = {"de": HERE / "notices_de.tsv", **{lang: HERE / f"eval_{lang}.tsv" for lang in LANGS[1:]}}
+
+
+def mo_pattern(lang: str) -> str:
+    """Where a package keeps its gettext catalogs for ``lang`` (``de/`` and ``de_DE/`` both occur)."""
+    return rf"/{lang}(_{lang.upper()})?/LC_MESSAGES/[^/]+\.mo$"
+
+
+def help_pattern(lang: str) -> str:
+    return rf"^/usr/share/help/{lang}/"
 
 
 @dataclass(frozen=True)
 class Pair:
-    de: str
+    text: str  # the source-language side (German, French, Spanish or Italian)
     en: str
-    kind: str  # ui | games | help | ding
+    kind: str  # ui | games | help | ding | dict
     doc: str  # the document it came from: what dev/test are split by
 
 
@@ -201,10 +215,24 @@ def licence_of(root: Path) -> str:
     return "see copyright"
 
 
-def fetch(package: str, work: Path) -> None:
-    """Download one package and unpack the files the corpus reads (catalogs, help pages, the copyright)."""
+_WANTED = re.compile("|".join([*(mo_pattern(lang) for lang in LANGS), r"^/usr/share/trans/",
+                                r"^/usr/share/dictd/freedict-", rf"^/usr/share/help/({'|'.join(LANGS)}|C)/.+\.page$",
+                                r"^/usr/share/doc/[^/]+/copyright$"]))
+
+
+def fetched_languages(package: str, work: Path) -> set[str]:
+    """The languages a package's unpacked files already cover (a marker from before there were
+    several holds nothing: German)."""
     marker = work / "done" / package
-    if marker.exists():
+    if not marker.exists():
+        return set()
+    return set(marker.read_text().split()) or {"de"}
+
+
+def fetch(package: str, work: Path) -> None:
+    """Download one package and unpack the files the corpus reads in every language (catalogs, help
+    pages, dictionaries, the copyright)."""
+    if fetched_languages(package, work) >= set(LANGS):
         return
     debs = work / "debs" / package
     debs.mkdir(parents=True, exist_ok=True)
@@ -216,10 +244,7 @@ def fetch(package: str, work: Path) -> None:
         with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
             for member in tar:
                 name = member.name.lstrip("./")
-                wanted = (re.search(MO_PATTERN, "/" + name) or "/usr/share/trans/" in "/" + name
-                          or re.match(r"usr/share/help/(de|C)/.+\.page$", name)
-                          or re.match(r"usr/share/doc/[^/]+/copyright$", name))
-                if wanted and member.isfile():
+                if member.isfile() and _WANTED.search("/" + name):
                     target = files / name
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(tar.extractfile(member).read())
@@ -229,41 +254,46 @@ def fetch(package: str, work: Path) -> None:
         (work / "failed").mkdir(exist_ok=True)
         (work / "failed" / package).write_text(got.stderr)
         return
+    marker = work / "done" / package
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("")
+    marker.write_text(" ".join(LANGS))
 
 
 # -- pairing ---------------------------------------------------------------------------------------
-def package_pairs(package: str, root: Path, kind: str) -> Iterator[Pair]:
-    """Every clean pair one unpacked package holds."""
-    for mo in sorted(root.rglob("*.mo")):
+def package_pairs(package: str, root: Path, kind: str, lang: str = "de") -> Iterator[Pair]:
+    """Every clean ``lang``→English pair one unpacked package holds."""
+    catalogs = re.compile(mo_pattern(lang))
+    for mo in sorted(path for path in root.rglob("*.mo") if catalogs.search("/" + path.relative_to(root).as_posix())):
         doc = f"{package}:{mo.name}"
-        for en, de in read_mo(mo.read_bytes()):
-            if has_placeholder(en) or has_placeholder(de):
+        for en, text in read_mo(mo.read_bytes()):
+            if has_placeholder(en) or has_placeholder(text):
                 continue
-            en, de = clean_text(en), clean_text(de)
-            if keep_pair(de, en):
-                yield Pair(de, en, kind, doc)
-    help_de = root / "usr/share/help/de"
-    for page in sorted(help_de.rglob("*.page")) if help_de.is_dir() else []:
-        english = root / "usr/share/help/C" / page.relative_to(help_de)
+            en, text = clean_text(en), clean_text(text)
+            if keep_pair(text, en):
+                yield Pair(text, en, kind, doc)
+    help_lang = root / "usr/share/help" / lang
+    for page in sorted(help_lang.rglob("*.page")) if help_lang.is_dir() else []:
+        english = root / "usr/share/help/C" / page.relative_to(help_lang)
         if not english.is_file():
             continue
-        de_blocks, en_blocks = page_blocks(page.read_bytes()), page_blocks(english.read_bytes())
-        if not de_blocks or not en_blocks or len(de_blocks) != len(en_blocks):
+        blocks, en_blocks = page_blocks(page.read_bytes()), page_blocks(english.read_bytes())
+        if not blocks or not en_blocks or len(blocks) != len(en_blocks):
             continue
-        doc = f"{package}:{page.relative_to(help_de)}"
-        for de, en in zip(de_blocks, en_blocks):
-            if keep_pair(de, en) and not has_placeholder(en):
-                yield Pair(de, en, "help", doc)
+        doc = f"{package}:{page.relative_to(help_lang)}"
+        for text, en in zip(blocks, en_blocks):
+            if keep_pair(text, en) and not has_placeholder(en):
+                yield Pair(text, en, "help", doc)
     ding = root / "usr/share/trans/de-en"
-    if ding.is_file():
+    if lang == "de" and ding.is_file():
         with ding.open(encoding="utf-8") as fh:
             for line in fh:
                 head = line.split(" :: ", 1)[0].split(" | ", 1)[0]
-                for de, en, _ in entry_pairs(line):
-                    if len(de) <= MAX_CHARS and len(en) <= MAX_CHARS:
-                        yield Pair(de, en, "ding", "ding:" + head)
+                for text, en, _ in entry_pairs(line):
+                    if len(text) <= MAX_CHARS and len(en) <= MAX_CHARS:
+                        yield Pair(text, en, "ding", "ding:" + head)
+    for text, en, head in dictionary_pairs(root, lang):
+        if keep_pair(text, en) or text.lower() == en.lower():  # a dictionary's "Museum: museum" is a real pair
+            yield Pair(text, en, "dict", f"dict:{lang}:{head}")
 
 
 def split_of(pair: Pair) -> str:
@@ -273,22 +303,31 @@ def split_of(pair: Pair) -> str:
     return "dev" if bucket < HELD_OUT_SHARE else "test" if bucket < 2 * HELD_OUT_SHARE else "train"
 
 
-def held_out_texts() -> set[str]:
-    """German texts of the evaluation sets, normalised: never trained on."""
+def held_out_texts(lang: str = "de") -> set[str]:
+    """Source-language texts of the language's evaluation set, normalised: never trained on. The
+    French, Spanish and Italian sets also hold one-word sign texts ("Sortie", "Gare") that every
+    dictionary has: those stay in the corpus, and their rows are reported apart as vocabulary."""
     from edge.textnorm import normalise
 
     texts = set()
-    for line in NOTICES.read_text(encoding="utf-8").splitlines():
+    for line in EVALUATION_SETS[lang].read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            texts.add(normalise(line.split("\t")[1]))
+            text = line.split("\t")[1]
+            if lang == "de" or len(text.split()) > 1:
+                texts.add(normalise(text))
     return texts
 
 
-def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_out: int = 3000) -> dict:
-    """Pair, clean, deduplicate and split everything unpacked; write ``WORK/out``; return the manifest."""
+def out_dir(work: Path, lang: str) -> Path:
+    return work / ("out" if lang == "de" else f"out-{lang}")
+
+
+def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_out: int = 3000, lang: str = "de") -> dict:
+    """Pair, clean, deduplicate and split everything unpacked for ``lang``; write ``out_dir``; return
+    the manifest."""
     from edge.textnorm import normalise
 
-    blocked = held_out_texts()
+    blocked = held_out_texts(lang)
     splits: dict[str, dict[tuple[str, str], str]] = {"train": {}, "dev": {}, "test": {}}
     per_package: dict[str, Counter] = {}
     dropped_eval = 0
@@ -299,18 +338,18 @@ def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_ou
         meta = info.get(package, {})
         kind = "games" if meta.get("section", "").endswith("games") else "ui"
         counts = per_package.setdefault(package, Counter())
-        for pair in package_pairs(package, root, kind):
-            if normalise(pair.de) in blocked:
+        for pair in package_pairs(package, root, kind, lang):
+            if normalise(pair.text) in blocked:
                 dropped_eval += 1
                 continue
-            key = (pair.de, pair.en)
+            key = (pair.text, pair.en)
             split = split_of(pair)
             if any(key in table for table in splits.values()):
                 continue  # duplicates across packages: the first (sorted package order) keeps it
             splits[split][key] = pair.kind
             counts[pair.kind] += 1
     rng = random.Random(1)
-    out = work / "out"
+    out = out_dir(work, lang)
     out.mkdir(parents=True, exist_ok=True)
     sizes = {}
     for split, table in splits.items():
@@ -319,7 +358,7 @@ def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_ou
         if split != "train":
             items = items[:max_held_out]
         sizes[split] = dict(Counter(kind for _, kind in items), total=len(items))
-        for suffix, column in (("de", lambda i: i[0][0]), ("en", lambda i: i[0][1]), ("src", lambda i: i[1])):
+        for suffix, column in ((lang, lambda i: i[0][0]), ("en", lambda i: i[0][1]), ("src", lambda i: i[1])):
             (out / f"{split}.{suffix}").write_text("".join(column(i) + "\n" for i in items), encoding="utf-8")
     manifest = {
         "splits": sizes, "dropped_as_evaluation_text": dropped_eval,
@@ -339,13 +378,17 @@ def write_sources(manifest: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def package_list(work: Path) -> list[str]:
-    """The packages to harvest, found once with apt-file and kept in ``WORK/packages.txt``."""
-    listing = work / "packages.txt"
+def package_list(work: Path, lang: str = "de") -> list[str]:
+    """The packages to harvest for ``lang``, found once with apt-file and kept in ``WORK/packages.txt``
+    (German) or ``WORK/packages-LANG.txt``."""
+    listing = work / ("packages.txt" if lang == "de" else f"packages-{lang}.txt")
     if listing.exists():
         return listing.read_text().split()
-    subprocess.run(["apt-file", "update"], capture_output=True, check=True)
-    found = set(apt_file_search(MO_PATTERN)) | set(apt_file_search(HELP_PATTERN)) | {DING_PACKAGE}
+    if not (work / ".apt-file-updated").exists():
+        subprocess.run(["apt-file", "update"], capture_output=True, check=True)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / ".apt-file-updated").write_text("")
+    found = set(apt_file_search(mo_pattern(lang))) | set(apt_file_search(help_pattern(lang))) | set(DICTIONARIES[lang])
     packages = sorted(p for p in found if not re.search(r"-dbg(sym)?$", p))
     work.mkdir(parents=True, exist_ok=True)
     listing.write_text("\n".join(packages) + "\n")
@@ -355,20 +398,26 @@ def package_list(work: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("work/corpus"))
+    parser.add_argument("--lang", default="de", help="source language(s), comma-separated: de, fr, es, it")
     parser.add_argument("--jobs", type=int, default=6, help="packages fetched at once (network and dpkg-deb)")
-    parser.add_argument("--limit", type=int, help="only the first N packages (a quick trial)")
+    parser.add_argument("--limit", type=int, help="only the first N packages of each language (a quick trial)")
     args = parser.parse_args()
-    packages = package_list(args.work)[: args.limit]
-    todo = [p for p in packages if not (args.work / "done" / p).exists()]
+    langs = args.lang.split(",")
+    if unknown := set(langs) - set(LANGS):
+        parser.error(f"no corpus recipe for {', '.join(sorted(unknown))}: choose from {', '.join(LANGS)}")
+    lists = {lang: package_list(args.work, lang)[: args.limit] for lang in langs}
+    packages = sorted(set().union(*lists.values()))
+    todo = [p for p in packages if fetched_languages(p, args.work) < set(LANGS)]
     print(f"{len(packages)} packages, {len(todo)} to fetch", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         for n, _ in enumerate(pool.map(lambda p: fetch(p, args.work), todo), 1):
             if n % 100 == 0:
                 print(f"fetched {n}/{len(todo)}", flush=True)
     info = package_info(packages)
-    manifest = assemble(args.work, packages, info)
-    write_sources(manifest, args.work / "out" / "SOURCES.tsv")
-    print(json.dumps(manifest["splits"]), flush=True)
+    for lang in langs:
+        manifest = assemble(args.work, lists[lang], info, lang=lang)
+        write_sources(manifest, out_dir(args.work, lang) / "SOURCES.tsv")
+        print(lang, json.dumps(manifest["splits"]), flush=True)
 
 
 if __name__ == "__main__":
