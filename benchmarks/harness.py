@@ -164,6 +164,9 @@ def print_results(results: dict, out: Path) -> None:
                  ("... transl. p95", notices(lambda n: format_ms(n["ttt_p95_ms"]))),
                  ("... chrF as a block", notices(lambda n: f"{n['chrf_blocks']:.1f}")),
                  ("... chrF line by line", notices(lambda n: f"{n['chrf_lines']:.1f}"))]
+    if any(results[s].get("languages") for s in sides):
+        rows.append(("own language read", lambda r: f"{r['languages']['right']}/{r['languages']['found']}"
+                     if r.get("languages") else "-"))
     for label, cell in rows:
         print(f"{label:22}" + "".join(f"{cell(results[s]):>14}" for s in sides))
     if results.get("speedup"):

@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks.occluders import draw_passer_by, draw_post, hidden_share, lamp_posts, passers_by
 from benchmarks.signs import background, break_lines, degrade, paste_notice, paste_sign, random_style
-from models.translator.evaluate import load_notices, load_sign_texts
+from models.translator.evaluate import HERE, load_notices, load_sign_texts
 
 HIDDEN_SHARE = 0.5  # a sign more hidden than this is not visible (not in the ground truth)
 MIN_SEGMENT_S = 0.5  # a sign seen for less than this (a flash between two passers-by) is not a segment
@@ -85,6 +85,7 @@ class SceneOptions:
     jpeg_quality: int = 0  # every frame goes through JPEG at this quality before the video encoder (0: not)
     far: float = 1.0  # sign text size factor: 0.6 = signs 40 % smaller (further away)
     notices: float = 0.0  # share of posts holding a notice over 2–4 lines (``notices_de.tsv``) instead of a sign
+    language: str = "de"  # the signs' language: de, fr, es, it, or mixed (all four; replayed with --source auto)
 
 
 PRESETS = {
@@ -100,7 +101,12 @@ PRESETS = {
     # Issue 13's notices: a walk past 10 posts, most holding a notice broken over 2–4 lines, with the
     # standard scenario's shake, zoom and passers-by. Written before the text blocks were tuned.
     "notices": SceneOptions(seconds=40, signs=10, seed=31, notices=0.7, passers_by=2),
+    # Issue 16's street of four languages (German, French, Spanish, Italian signs), for --source auto, with
+    # the standard scenario's shake, zoom, pairs and passers-by. Written before the language guesser was tuned.
+    "mixed": SceneOptions(seconds=45, signs=12, seed=43, language="mixed", pair_share=0.3, gap_share=0.25,
+                          passers_by=2),
 }
+SCENE_LANGUAGES = ("de", "fr", "es", "it")
 NOTICE_TEXT = 0.75  # a notice's letters are this much smaller than a sign's (it holds more words)
 
 
@@ -189,12 +195,12 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
     rng = np.random.default_rng(options.seed)
     extra = np.random.default_rng([options.seed, 1])  # the optional knobs draw from their own stream
     level = DIFFICULTY[options.difficulty]
-    catalog = load_sign_texts()
+    catalog, languages = sign_catalog(options.language)
     order = rng.permutation(len(catalog))
     pairs = [options.pair_share and extra.random() < options.pair_share for _ in range(options.signs)]
     if options.signs + sum(map(bool, pairs)) > len(catalog):
         raise ValueError(f"{options.signs} sign posts need {options.signs + sum(map(bool, pairs))} different sign texts; "
-                         f"the generator knows {len(catalog)} (models/translator/sign_texts.tsv)")
+                         f"the generator knows {len(catalog)} in '{options.language}'")
     spare = iter(order[options.signs:])
     posts = [[catalog[order[i]][0]] + ([catalog[next(spare)][0]] if pairs[i] else []) for i in range(options.signs)]
     refs = {de: r for de, r in catalog}
@@ -255,14 +261,31 @@ def render(options: SceneOptions, out_stem: Path) -> dict:
                 partly.append({"text": sign.text, "box": clipped} | ({"notice": sign.notice} if sign.notice else {}))
         frames_gt.append({"frame": index, "regions": regions} | ({"partly": partly} if partly else {}))
     writer.release()
-    gt = {"fps": options.fps, "source": "de", "target": "en", "width": options.width, "height": options.height,
-          "seed": options.seed, "difficulty": options.difficulty,
+    gt = {"fps": options.fps, "source": "auto" if options.language == "mixed" else options.language, "target": "en",
+          "width": options.width, "height": options.height, "seed": options.seed, "difficulty": options.difficulty,
           "segments": segments(frames_gt, [s.text for s in placed if not s.notice], refs, int(MIN_SEGMENT_S * options.fps)),
           "frames": frames_gt}
     if options.notices:
         gt["notices"] = notice_segments(frames_gt, placed, refs, int(MIN_SEGMENT_S * options.fps))
+    if options.language != "de":
+        gt["languages"] = {s.text: languages.get(s.text, "de") for s in placed}  # each sign's language
     out_stem.with_suffix(".gt.json").write_text(json.dumps(gt, ensure_ascii=False, separators=(",", ":")))
     return gt
+
+
+def sign_catalog(language: str) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """The sign texts with their accepted translations, and each text's language. German: the sign-text
+    set; French, Spanish, Italian: the ``sign`` rows of their evaluation sets (a scenario measures, it
+    tunes nothing); ``mixed``: the four interleaved, so every stretch of the street mixes them."""
+    if language not in (*SCENE_LANGUAGES, "mixed"):
+        raise ValueError(f"no sign texts in '{language}': choose from {', '.join(SCENE_LANGUAGES)} or mixed")
+    per_language = {"de": load_sign_texts()} | {
+        lang: [(text, refs) for kind, text, refs in load_notices(HERE / f"eval_{lang}.tsv") if kind == "sign"]
+        for lang in SCENE_LANGUAGES[1:]}
+    chosen = SCENE_LANGUAGES if language == "mixed" else (language,)
+    catalog = [row for rows in zip(*(per_language[lang] for lang in chosen)) for row in rows]
+    languages = {text: lang for lang in chosen for text, _ in per_language[lang]}
+    return catalog, languages
 
 
 def with_notices(posts: list[list[str]], refs: dict[str, list[str]], options: SceneOptions) -> list[list[str]]:
@@ -332,7 +355,8 @@ def main() -> None:
                             ("cuts", int, "hard cuts to another place"), ("whip_pans", int, "fast blurred turns"),
                             ("light_gain", float, "overall brightness"), ("jpeg_quality", int, "JPEG quality, 0 = none"),
                             ("far", float, "sign text size factor"),
-                            ("notices", float, "share of posts holding a notice over 2–4 lines")):
+                            ("notices", float, "share of posts holding a notice over 2–4 lines"),
+                            ("language", str, "sign language: de, fr, es, it or mixed")):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{doc} (default {getattr(defaults, name)})")
     parser.add_argument("--difficulty", choices=sorted(DIFFICULTY))
     parser.add_argument("--still", action="store_true", default=None, help="camera held still in front of the first post")

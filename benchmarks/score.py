@@ -170,7 +170,7 @@ def score_segment(segment: dict, events: Events, clock_frame: int | None = None)
             "best_cer": round(best[0], 3) if best else 1.0,
             "found": bool(best and best[0] <= FOUND_CER), "read": region.get("text") if region else None,
             "translation": (region.get("translation") or "") if region else "", "refs": refs, "ttt_ms": ttt,
-            "ttt_any_ms": ttt_any}
+            "ttt_any_ms": ttt_any, "source_lang": region.get("source_lang") if region else None}
 
 
 def frame_latency(frames: list[dict]) -> dict:
@@ -379,4 +379,18 @@ def score(events: Events, gt: dict) -> dict:
         "work": {"keyframes": summary.get("keyframes"), "ocr_reads": summary.get("ocr_reads"),
                  "translations": (summary.get("translation_cache") or {}).get("misses")},
         "signs": [{**s, "ttt_ms": _finite(s["ttt_ms"]), "ttt_any_ms": _finite(s["ttt_any_ms"])} for s in signs],
-    } | ({"notices": score_notices(events, gt)} if gt.get("notices") else {})
+    } | ({"notices": score_notices(events, gt)} if gt.get("notices") else {}) \
+      | ({"languages": score_languages(signs, gt["languages"])} if gt.get("languages") else {})
+
+
+def score_languages(signs: list[dict], truth: dict[str, str]) -> dict:
+    """``--source auto``: of the signs found, how many were read in their own language (the best
+    reading's ``source_lang``), overall and per language."""
+    found = [s for s in signs if s["found"]]
+    per = {}
+    for lang in sorted({truth.get(s["text"], "de") for s in found}):
+        mine = [s for s in found if truth.get(s["text"], "de") == lang]
+        per[lang] = {"found": len(mine), "right": sum(s["source_lang"] == lang for s in mine)}
+    right = sum(v["right"] for v in per.values())
+    return {"found": len(found), "right": right, "share": round(right / len(found), 3) if found else None,
+            "per_language": per}

@@ -40,6 +40,7 @@ class Reading:
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
+    lang: str | None = None  # the language the line was read in (``LineText.lang``)
     reread: bool = False
     same_content: bool = False  # the region's content matched what it showed when last read
     crop: bytes | None = field(default=None, repr=False)  # the line as JPEG when OCR was unsure (for the cloud)

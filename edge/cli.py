@@ -172,7 +172,8 @@ def _add_profile_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: str) -> None:
     """The flags ``replay`` and ``live`` share."""
-    parser.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de")
+    parser.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de; auto: "
+                        "guessed per line among de, fr, es, it, en, each translated with its own pair")
     parser.add_argument("--target", default="en", help="language to translate to, default en")
     parser.add_argument("--offline", action="store_true", help="never open a network socket (no cloud, even with --cloud-url)")
     parser.add_argument("--cloud-url", help="cloud fallback service, e.g. http://host:8080 (token: $AR_TRANSLATE_CLOUD_TOKEN)")
@@ -225,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     translate = sub.add_parser("translate", help="translate texts given as arguments, or one per stdin line")
     translate.add_argument("texts", nargs="*")
-    translate.add_argument("--source", default="de")
+    translate.add_argument("--source", default="de", help="ISO 639-1, or auto: each text's language guessed")
     translate.add_argument("--target", default="en")
     translate.add_argument("--beam-size", type=int, default=2)
     translate.set_defaults(func=_translate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -27,6 +27,7 @@ TESSERACT_CODES = {
     "ru": "rus", "uk": "ukr", "el": "ell", "hu": "hun", "ro": "ron", "ja": "jpn", "zh": "chi_sim",
     "ko": "kor", "ar": "ara",
 }
+AUTO_LANGUAGES = ("de", "fr", "es", "it", "en")  # what --source auto reads and tells apart (edge/langid.py)
 NEURAL_LANGUAGES = ("en",)  # "auto" reads these with the neural line reader (edge/ppocr.py) when it is built:
 # it reads more real-frame words than Tesseract (11 against 7 of 34); German reads better with Tesseract
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -79,6 +80,7 @@ class LineText:
     conf: float  # mean word confidence, 0–1
     span: float | None = None  # share of the crop's ink width that the words read cover (None: not known);
     # far under 1 when only a piece of the line was read (the rest blurred, dim or behind something)
+    lang: str | None = None  # the language it was read in (ISO 639-1; ``--source auto`` guesses it per line)
 
 
 def ink_span(grey: np.ndarray, words: list[tuple[int, int]]) -> float | None:
@@ -110,15 +112,20 @@ def tessdata_dirs() -> list[Path]:
 
 
 def tesseract_language(iso: str) -> tuple[str, Path]:
-    """The Tesseract code for an ISO code and the tessdata folder holding it."""
-    code = TESSERACT_CODES.get(iso, iso)
+    """The Tesseract code for an ISO code and the tessdata folder holding it. ``auto`` (the languages
+    ``--source auto`` tells apart) or ``de+fr``: one reader for several languages ("deu+fra"), from a
+    folder that holds them all."""
+    isos = AUTO_LANGUAGES if iso == "auto" else tuple(iso.split("+"))
+    codes = [TESSERACT_CODES.get(i, i) for i in isos]
     for folder in tessdata_dirs():
-        if (folder / f"{code}.traineddata").is_file():
-            return code, folder
+        if all((folder / f"{code}.traineddata").is_file() for code in codes):
+            return "+".join(codes), folder
     installed = sorted({p.stem for d in tessdata_dirs() for p in d.glob("*.traineddata")} - {"osd"})
+    missing = [c for c in codes if c not in installed] or codes
     raise UnsupportedLanguagePair(
-        f"no Tesseract data for language '{iso}' ({code}.traineddata); installed: {', '.join(installed) or 'none'}; "
-        f"install tesseract-ocr-{code} or run: ar-translate models pull tesseract-{code}"
+        f"no Tesseract data for language '{iso}' ({', '.join(c + '.traineddata' for c in missing)}); "
+        f"installed: {', '.join(installed) or 'none'}; install "
+        f"{' '.join('tesseract-ocr-' + c for c in missing)} or run: ar-translate models pull tesseract-{missing[0]}"
     )
 
 
@@ -358,7 +365,7 @@ class Recognizer:
             other = second(frame, source, quad, restored)
             if other is not None and (line is None or other.conf > line.conf):
                 line = other
-        return line
+        return None if line is None else replace(line, lang=self.options.language)
 
     def _read_neural(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored) -> LineText | None:
         crop = upright_crop(source, quad, self.neural.options.height_px, self.neural.options.max_width_px, grey=False)

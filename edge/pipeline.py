@@ -45,10 +45,12 @@ class Region:
     translation: str | None = None
     translation_source: str | None = None  # "local", "cache", "cloud" or None
     block: int | None = None  # the text block it is a line of (``edge/blocks.py``): drawn as part of it
+    source_lang: str | None = None  # the language it was read in (``--source auto``: guessed per line)
 
     def record(self) -> dict:
         return {"id": self.id, "box": list(self.box), "text": self.text, "ocr_conf": round(self.ocr_conf, 3),
-                "translation": self.translation, "translation_source": self.translation_source, "block": self.block}
+                "translation": self.translation, "translation_source": self.translation_source, "block": self.block,
+                "source_lang": self.source_lang}
 
 
 @dataclass
@@ -378,7 +380,8 @@ class Pipeline(FrameProcessor):
 
     def _regions(self, shape: tuple[int, ...]) -> list[Region]:
         """The regions shown in this frame: tracked, read as text; boxes clipped to the frame."""
-        return [Region(track.id, box, track.text, track.ocr_conf, track.translation, track.translation_source)
+        return [Region(track.id, box, track.text, track.ocr_conf, track.translation, track.translation_source,
+                       source_lang=track.lang)
                 for track in self.tracker.tracks.values() if track.shown and (box := self._clipped(track.box, shape))]
 
     def summary(self) -> dict:

@@ -54,12 +54,19 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
                    cloud_configured: bool = False) -> Pipeline:
     """Load every stage's model once, sized by the profile; raises before any frame when something is missing.
     With a cloud service configured (``cloud_configured``, even offline) a pair with no local model is
-    not an error: it goes cloud-only, and shows the source text while offline."""
+    not an error: it goes cloud-only, and shows the source text while offline. Source ``auto``: each line
+    is read and translated in the language guessed for it (``edge/autolang.py``); the cloud, which serves
+    one pair, is not asked."""
     cores = len(allowed_cores())
     # more threads than cores only contend (LiteRT: 35 against 25 ms per detection on one core)
     detector = DetectorOptions(model=profile.detector, threads=max(1, min(profile.litert_threads, cores)))
     entry = require_installed(find(detector.model))
-    recognizer = Recognizer(OcrOptions(language=source))
+    if source == "auto":
+        from edge.autolang import AutoRecognizer
+
+        recognizer, cloud = AutoRecognizer(OcrOptions()), None
+    else:
+        recognizer = Recognizer(OcrOptions(language=source))
     translator = None
     if not ocr_only:
         try:
@@ -75,7 +82,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
 
 def cloud_route(options: ReplayOptions) -> CloudRoute | None:
     """The cloud tier, or None: ``--offline`` or no ``--cloud-url`` (then no socket is ever opened)."""
-    if options.offline or not options.cloud_url or options.ocr_only:
+    if options.offline or not options.cloud_url or options.ocr_only or options.source == "auto":
         return None
     from cloud_fallback.client import ClientOptions, CloudClient
 

@@ -255,6 +255,7 @@ class KeyframeReader:
         line = self.recognizer.read(image, quad, restored)
         reading.reread, reading.history = True, history
         if line is not None:
+            reading.lang = line.lang
             reading.piece = is_piece(line.text, quad) or (line.span is not None and line.span < PIECE_SPAN)
             # a piece, or a line cut by the frame's edge, is not what the sign says: it does not vote
             raw = None if reading.piece or reading.partial else (line.text, line.conf)
@@ -313,7 +314,7 @@ class KeyframeReader:
         fresh = [r for r in readings if r.reread and r.text]
         if self.translator and fresh:
             t0 = time.perf_counter()
-            for reading, result in zip(fresh, self.translator.translate([r.text for r in fresh])):
+            for reading, result in zip(fresh, self.translator.translate([r.text for r in fresh], [r.lang for r in fresh])):
                 reading.translation, reading.translation_source = result.text, result.source
             spent["translate"] = (time.perf_counter() - t0) * 1000
         return KeyframeResult(frame, snapshot, readings, spent, reads)

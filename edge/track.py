@@ -104,6 +104,7 @@ class Track:
     ocr_conf: float = 0.0
     translation: str | None = None
     translation_source: str | None = None
+    lang: str | None = None  # the language its text was read in (``LineText.lang``)
     signature: np.ndarray | None = field(default=None, repr=False)  # content of the crop that was read
     read_w: float = 0.0  # box width when read (scaled with the camera's zoom since)
     partial: bool = False  # read while cut by the frame's edge
@@ -420,6 +421,7 @@ class FlowTracker:
             # a local re-read of the same text keeps the cloud's better answer
             keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
             track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
+            track.lang = reading.lang
             if not keep:
                 track.translation, track.translation_source = reading.translation, reading.translation_source
             track.partial, track.support, track.confirmed = reading.partial, reading.support, reading.confirmed

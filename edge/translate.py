@@ -15,7 +15,7 @@ import hashlib
 import re
 import sqlite3
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edge.bundle import BundleCache, lookup, open_bundle
@@ -46,8 +46,8 @@ class TranslatorOptions:
 
 @dataclass
 class Translation:
-    text: str
-    source: str  # "local", "cache" or "cloud"
+    text: str | None  # None: not translated (``--source auto``: a line in the target language or without a pair)
+    source: str  # "local", "cache" or "cloud"; with ``--source auto`` also "same-language" or "no-model"
 
 
 class PhraseTable:
@@ -251,8 +251,9 @@ class Translator:
         self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}") \
             if self.options.disk_cache else None
 
-    def translate(self, texts: list[str]) -> list[Translation]:
-        """One translation per text, in order; texts not in the cache go to the model in one batch."""
+    def translate(self, texts: list[str], langs: list[str | None] | None = None) -> list[Translation]:
+        """One translation per text, in order; texts not in the cache go to the model in one batch.
+        ``langs`` (the texts' languages, for ``AutoTranslator``) is ignored: this is one pair."""
         cached = [self.cache.get(text) for text in texts]
         missing = list(dict.fromkeys(t for t, c in zip(texts, cached) if c is None))
         for store in (s for s in (self.disk, self.bundle) if s):  # on disk: kept translations, the service's bundle
@@ -274,9 +275,15 @@ class Translator:
         ]
 
 
-def load_translator(options: TranslatorOptions) -> Translator:
-    """The router over the installed model for ``options.source → options.target``."""
+def load_translator(options: TranslatorOptions):
+    """The router over the installed model for ``options.source → options.target``; for source
+    ``auto``, an ``AutoTranslator`` that loads each language's pair the first time it is met."""
     from models.catalog import cache_dir, find, require_installed, translator_for
+
+    if options.source == "auto":
+        from edge.autolang import AutoTranslator
+
+        return AutoTranslator(options.target, lambda lang: load_translator(replace(options, source=lang)))
 
     if options.model:
         entry = require_installed(find(options.model))

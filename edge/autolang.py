@@ -1,0 +1,101 @@
+"""``--source auto``: each line read and translated in its own language (issue 16, item 3).
+
+- ``AutoRecognizer`` reads a line with the Tesseract model of the language the recent lines were in
+  (``LanguageMemory``: a traveller is in one country at a time), guesses the reading's language
+  (``edge/langid.py``) and, when the guess is another language, reads the line again with that
+  language's model (its letters and word list: "Entrée", not "Entree"). One read per line while the
+  language stays the same; two when it changes. Readers are made the first time a language is met.
+- ``AutoTranslator`` routes each text to the translator of its language, loaded the first time that
+  language is met (only the pairs in use take memory). A line already in the target language, or in
+  a language with no installed pair, gets no translation: it is drawn as read, never as a translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from edge.errors import UnsupportedLanguagePair
+from edge.langid import LanguageGuesser, LanguageMemory
+from edge.ocr import AUTO_LANGUAGES, LineText, OcrOptions, Recognizer, tesseract_language
+from edge.translate import Translation, Translator
+
+SAME_LANGUAGE = "same-language"  # translation_source of a line already in the target language
+NO_MODEL = "no-model"  # ... of a line in a language with no installed pair
+
+
+class AutoRecognizer:
+    """Reads each line in the language guessed for it, among ``languages``."""
+
+    def __init__(self, options: OcrOptions | None = None, languages: tuple[str, ...] = AUTO_LANGUAGES,
+                 guesser: LanguageGuesser | None = None):
+        for lang in languages:  # a missing Tesseract language fails here, before any frame
+            tesseract_language(lang)
+        self.options = options or OcrOptions()
+        self.languages = tuple(languages)
+        self.guesser = guesser or LanguageGuesser(languages=self.languages)
+        self.memory = LanguageMemory(self.languages)
+        self.readers: dict[str, Recognizer] = {}
+        self.rereads = 0  # lines read a second time in the language guessed from the first reading
+        self.engine_name = f"{self.reader(self.languages[0]).engine_name} (auto: {'+'.join(self.languages)})"
+
+    def reader(self, lang: str) -> Recognizer:
+        if lang not in self.readers:
+            self.readers[lang] = Recognizer(replace(self.options, language=lang))
+        return self.readers[lang]
+
+    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
+        prior = self.memory.prior()
+        first = max(self.languages, key=lambda lang: prior[lang])
+        line = self.reader(first).read(frame, quad, restored)
+        if line is None:
+            return None
+        guess = self.guesser.guess(line.text, prior)
+        if guess.lang != first:
+            self.rereads += 1
+            again = self.reader(guess.lang).read(frame, quad, restored)
+            if again is not None and (second := self.guesser.guess(again.text, prior)).lang == guess.lang:
+                line, guess = again, second
+        self.memory.learn(guess)
+        return replace(line, lang=guess.lang)
+
+
+class AutoTranslator:
+    """Translates each text with the pair of its language (given, or guessed from the text)."""
+
+    def __init__(self, target: str, load: Callable[[str], Translator], guesser: LanguageGuesser | None = None,
+                 languages: tuple[str, ...] = AUTO_LANGUAGES):
+        self.target = target
+        self.load = load  # language → its translator; raises UnsupportedLanguagePair when none is installed
+        self.guesser = guesser or LanguageGuesser(languages=languages)
+        self.pairs: dict[str, Translator | None] = {}
+        self.bundle = None  # no cache bundle: the service's bundles are per pair
+
+    @property
+    def cache(self):
+        """The translation cache of the first pair loaded (the summary reports one)."""
+        return next((t.cache for t in self.pairs.values() if t is not None), None)
+
+    def pair(self, lang: str) -> Translator | None:
+        if lang not in self.pairs:
+            try:
+                self.pairs[lang] = self.load(lang)
+            except UnsupportedLanguagePair:
+                self.pairs[lang] = None
+        return self.pairs[lang]
+
+    def translate(self, texts: list[str], langs: list[str | None] | None = None) -> list[Translation]:
+        langs = [lang or self.guesser.guess(text).lang for text, lang in zip(texts, langs or [None] * len(texts))]
+        out: list[Translation | None] = [None] * len(texts)
+        for lang in dict.fromkeys(langs):
+            where = [i for i, text_lang in enumerate(langs) if text_lang == lang]
+            translator = None if lang == self.target else self.pair(lang)
+            if translator is None:
+                for i in where:
+                    out[i] = Translation(None, SAME_LANGUAGE if lang == self.target else NO_MODEL)
+                continue
+            for i, result in zip(where, translator.translate([texts[i] for i in where])):
+                out[i] = result
+        return out

@@ -1,0 +1,101 @@
+"""``--source auto``: the shipped language guesser, per-line readers and per-language translation, on
+rendered signs read by the real Tesseract models the README's install provides (deu, fra, spa, ita,
+eng) and the shipped de→en translator. None of the texts below is in an evaluation set."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.signs import SignStyle, background, degrade, paste_sign
+from edge.autolang import NO_MODEL, SAME_LANGUAGE, AutoRecognizer, AutoTranslator
+from edge.errors import UnsupportedLanguagePair
+from edge.langid import LanguageGuesser, LanguageMemory
+from edge.ocr import OcrOptions, tesseract_language
+from tests.conftest import run_cli
+
+LINES = {"Nur für Personal": "de", "Fermé le lundi": "fr", "Cerrado por obras": "es",
+         "Chiuso per lavori": "it", "Staff only": "en"}
+
+
+def test_the_shipped_guesser_tells_five_languages_apart_and_a_shared_word_follows_the_country():
+    guesser = LanguageGuesser()
+    assert {text: guesser.guess(text).lang for text in LINES} == LINES
+    assert guesser.guess("FERMÉ LE LUNDI").lang == "fr"  # capitals, as signs are set
+    # "Banco" is Spanish and Italian alike: the lines read before decide
+    for country in ("es", "it"):
+        memory = LanguageMemory(("de", "fr", "es", "it", "en"))
+        for _ in range(4):
+            memory.learn(guesser.guess({"es": "Cerrado por obras", "it": "Chiuso per lavori"}[country]))
+        assert guesser.guess("Banco", memory.prior()).lang == country
+    assert guesser.guess("1234").confidence < 0.5  # no letters: no opinion
+
+
+def mixed_street(path) -> None:
+    """One sign a language, far enough apart to be five lines."""
+    rng = np.random.default_rng(5)
+    image = background(900, 700, rng)
+    places = [(260, 90), (660, 220), (260, 340), (640, 460), (300, 600)]
+    schemes = ["white-on-green", "white-on-blue", "black-on-white", "white-on-red", "black-on-yellow"]
+    for text, at, scheme in zip(LINES, places, schemes):
+        paste_sign(image, text, SignStyle(text_px=36, scheme=scheme), at, rng)
+    cv2.imwrite(str(path), degrade(image, rng, blur_px=0.5, noise_sigma=3))
+
+
+def test_a_street_of_five_languages_is_read_each_in_its_own_and_only_german_is_translated(tmp_path):
+    picture, events = tmp_path / "street.png", tmp_path / "e.jsonl"
+    mixed_street(picture)
+    result = run_cli("replay", str(picture), "--source", "auto", "--target", "en", "--offline", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    frame = json.loads(events.read_text().splitlines()[0])
+    regions = {r["text"]: r for r in frame["regions"]}
+    assert set(regions) == set(LINES)  # "Fermé" with its accent: re-read with the French model
+    assert {text: r["source_lang"] for text, r in regions.items()} == LINES
+    assert regions["Nur für Personal"]["translation_source"] == "local" and regions["Nur für Personal"]["translation"]
+    for text in ("Fermé le lundi", "Cerrado por obras", "Chiuso per lavori"):  # no pair installed: never a translation
+        assert regions[text]["translation"] is None and regions[text]["translation_source"] == NO_MODEL
+    assert regions["Staff only"]["translation"] is None and regions["Staff only"]["translation_source"] == SAME_LANGUAGE
+    summary = json.loads(events.read_text().splitlines()[-1])
+    assert "auto: de+fr+es+it+en" in summary["ocr_engine"]
+
+
+def test_the_same_street_read_as_german_draws_french_as_a_wrong_translation(tmp_path):
+    """Why auto matters: one pair's model turns every other language into a confident wrong overlay."""
+    picture, events = tmp_path / "street.png", tmp_path / "e.jsonl"
+    mixed_street(picture)
+    assert run_cli("replay", str(picture), "--source", "de", "--offline", "--events", str(events)).returncode == 0
+    regions = {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}
+    french = [r for text, r in regions.items() if text.lower().startswith("ferm")]
+    assert french and french[0]["translation_source"] == "local" and french[0]["translation"] != french[0]["text"]
+
+
+def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met(translator):
+    loaded = []
+
+    def load(lang):
+        loaded.append(lang)
+        if lang != "de":
+            raise UnsupportedLanguagePair(f"no translation model for {lang}→en")
+        return translator
+
+    auto = AutoTranslator("en", load)
+    out = auto.translate(["Notausgang", "Staff only", "Sortie de secours", "Ausgang"], ["de", "en", "fr", "de"])
+    assert [t.source for t in out] == ["local", SAME_LANGUAGE, NO_MODEL, "local"] or out[0].source == "cache"
+    assert out[0].text.lower() == "emergency exit" and out[1].text is None and out[2].text is None
+    assert loaded == ["de", "fr"]  # English is the target: no pair; each pair loaded once
+    assert auto.translate(["Bitte nicht rauchen"])[0].text  # no language given: guessed from the text
+
+
+def test_a_missing_tesseract_language_is_named_before_any_frame(tmp_path, monkeypatch):
+    own = tmp_path / "tessdata"  # German and English only, whatever the machine has
+    own.mkdir()
+    for iso in ("de", "en"):
+        code, folder = tesseract_language(iso)
+        (own / f"{code}.traineddata").symlink_to(folder / f"{code}.traineddata")
+    monkeypatch.setenv("AR_TRANSLATE_TESSDATA", str(own))
+    with pytest.raises(UnsupportedLanguagePair, match=r"fra\.traineddata.*tesseract-ocr-fra"):
+        AutoRecognizer(OcrOptions())
+    assert tesseract_language("de+en")[0] == "deu+eng"
