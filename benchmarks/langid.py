@@ -3,18 +3,19 @@
 Every text of the evaluation sets (German ``notices_de.tsv`` and ``sign_texts.tsv``, ``eval_fr.tsv``,
 ``eval_es.tsv``, ``eval_it.tsv``; English: the first accepted translation of each German notice, as
 the English signs a traveller also passes) is rendered as a sign photo (every font and colour scheme,
-blur, noise), read by Tesseract with all five languages loaded (``deu+fra+spa+ita+eng``, what
-``--source auto`` reads with), and its language guessed (``edge/langid.py``):
+blur, noise) and read by ``AutoRecognizer`` (``edge/autolang.py``: read in the likeliest language,
+guessed, read again in the guessed one when it differs) in three walks:
 
-- ``alone``: from the line's OCR text only;
-- ``in the country``: with the prior a walk in that language's country builds (``LanguageMemory`` fed
-  the guesses of the lines read before, in the set's order, shuffled);
-- ``clean``: from the typed text, no OCR (the ceiling).
+- ``alone``: every line on its own (no prior: the first reader is German);
+- ``in country``: each language's lines in a walk of their own, shuffled (the prior the walk builds);
+- ``mixed``: all lines of all languages shuffled into one walk (the language changes at almost every
+  line: the hardest case for the prior);
+- ``clean``: the guesser on the typed text, no OCR (its ceiling).
 
-Also timed in the same run: one reader with five languages against the one-language reader of the
-line's own language, on the same crops (the extra cost ``--source auto`` puts on a keyframe), and the
-guess itself. The guesser was trained on the registry corpus, which holds none of these texts of two
-or more words; one-word sign texts are in its dictionaries and reported apart.
+Cost, measured in the same run: OCR time per line of each walk against the one-language reader of the
+line's own language on the same photos (what ``--source de`` pays), and reads per line. The guesser was
+trained on the registry corpus, which holds none of these texts of two or more words; one-word sign
+texts are in its dictionaries and reported apart. Nothing was tuned on these figures.
 
     python -m benchmarks.langid [--limit N] [--out work/bench/langid.json]
 """
@@ -31,9 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.signs import FONTS, SCHEMES, degrade, render_sign
-from edge.langid import LanguageGuesser, LanguageMemory
+from edge.autolang import AutoRecognizer
+from edge.langid import LanguageMemory
 from edge.ocr import AUTO_LANGUAGES, OcrOptions, Recognizer
 from models.translator.evaluate import HERE, load_notices, load_sign_texts
+
+WALKS = ("alone", "country", "mixed")
 
 
 def lines() -> list[tuple[str, str, str]]:
@@ -53,6 +57,22 @@ def photo(text: str, index: int) -> tuple[np.ndarray, np.ndarray]:
     return degrade(sign, rng, blur_px=0.7, noise_sigma=4), corners
 
 
+def walk(auto: AutoRecognizer, photos: list, order: list[int], fresh_each_line: bool) -> tuple[dict, float, int]:
+    """The language given to each photo (index → language or None), seconds spent and readers used."""
+    out, spent, reads = {}, 0.0, 0
+    auto.memory = LanguageMemory(auto.languages)
+    for index in order:
+        if fresh_each_line:
+            auto.memory = LanguageMemory(auto.languages)
+        before = auto.rereads
+        t0 = time.perf_counter()
+        read = auto.read(*photos[index])
+        spent += time.perf_counter() - t0
+        reads += 1 + auto.rereads - before
+        out[index] = (read.lang, read.text) if read else (None, None)
+    return out, spent, reads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, help="only every language's first N texts")
@@ -62,57 +82,56 @@ def main() -> None:
     if args.limit:
         seen = Counter()
         rows = [r for r in rows if (seen.update([r[0]]) or seen[r[0]] <= args.limit)]
-    guesser = LanguageGuesser(languages=AUTO_LANGUAGES)
-    auto = Recognizer(OcrOptions(language="auto", engine="tesseract"))
+    photos = [photo(text, i) for i, (_, _, text) in enumerate(rows)]
+    auto = AutoRecognizer(OcrOptions(engine="tesseract"))
     own = {lang: Recognizer(OcrOptions(language=lang, engine="tesseract")) for lang in AUTO_LANGUAGES}
-    results = []
-    spent = {"auto_ms": 0.0, "own_ms": 0.0, "guess_ms": 0.0}
-    for index, (lang, kind, text) in enumerate(rows):
-        frame, quad = photo(text, index)
-        t0 = time.perf_counter()
-        read = auto.read(frame, quad)
-        t1 = time.perf_counter()
-        own[lang].read(frame, quad)
-        t2 = time.perf_counter()
-        guess = guesser.guess(read.text) if read else None
-        t3 = time.perf_counter()
-        spent["auto_ms"] += (t1 - t0) * 1000
-        spent["own_ms"] += (t2 - t1) * 1000
-        spent["guess_ms"] += (t3 - t2) * 1000
-        results.append({"lang": lang, "kind": kind, "text": text, "read": read.text if read else None,
-                        "alone": guess.lang if guess else None, "clean": guesser.guess(text).lang})
-    # a walk per country: the set's lines in a shuffled order, each guessed with the prior built so far
+    t0 = time.perf_counter()
+    own_read = [own[lang].read(*photos[i]) for i, (lang, _, _) in enumerate(rows)]
+    own_s = time.perf_counter() - t0
+    everything = list(range(len(rows)))
+    shuffled = everything[:]
+    random.Random(16).shuffle(shuffled)
+    results, cost = {}, {"own_ms_per_line": round(1000 * own_s / len(rows), 1)}
+    results["alone"], spent, reads = walk(auto, photos, everything, fresh_each_line=True)
+    cost["alone"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
+                     "reads_per_line": round(reads / len(rows), 2)}
+    results["country"], spent, reads = {}, 0.0, 0
     for lang in AUTO_LANGUAGES:
-        walk = [r for r in results if r["lang"] == lang and r["read"]]
-        random.Random(lang).shuffle(walk)
-        memory = LanguageMemory(AUTO_LANGUAGES)
-        for r in walk:
-            guess = guesser.guess(r["read"], memory.prior())
-            r["country"] = guess.lang
-            memory.learn(guess)
+        mine = [i for i in shuffled if rows[i][0] == lang]
+        got, s, n = walk(auto, photos, mine, fresh_each_line=False)
+        results["country"].update(got)
+        spent, reads = spent + s, reads + n
+    cost["country"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
+                       "reads_per_line": round(reads / len(rows), 2)}
+    results["mixed"], spent, reads = walk(auto, photos, shuffled, fresh_each_line=False)
+    cost["mixed"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
+                     "reads_per_line": round(reads / len(rows), 2)}
     table = defaultdict(Counter)
-    for r in results:
-        words = "one word" if len(r["text"].split()) == 1 else "2+ words"
-        for key in (r["lang"], f"{r['lang']} {words}", "all"):
+    lines_out = []
+    for i, (lang, kind, text) in enumerate(rows):
+        words = "one word" if len(text.split()) == 1 else "2+ words"
+        clean = auto.guesser.guess(text).lang
+        lines_out.append({"lang": lang, "kind": kind, "text": text, "own_read": own_read[i].text if own_read[i] else None,
+                          **{walk_name: results[walk_name][i] for walk_name in WALKS}, "clean": clean})
+        for key in (lang, f"{lang} {words}", "all"):
             table[key]["lines"] += 1
-            table[key]["read"] += r["read"] is not None
-            for mode in ("alone", "country", "clean"):
-                table[key][mode] += r.get(mode) == r["lang"]
-    n = len(results)
-    summary = {key: {"lines": c["lines"], "read": c["read"],
-                     **{mode: round(100 * c[mode] / max(1, c["read"] if mode != "clean" else c["lines"]), 1)
-                        for mode in ("alone", "country", "clean")}} for key, c in sorted(table.items())}
-    cost = {"auto_ms_per_line": round(spent["auto_ms"] / n, 2), "own_ms_per_line": round(spent["own_ms"] / n, 2),
-            "auto_over_own": round(spent["auto_ms"] / spent["own_ms"], 2), "guess_ms_per_line": round(spent["guess_ms"] / n, 3)}
-    print(f"{'lines':<18}{'n':>5}{'read':>6}{'alone %':>9}{'in country %':>14}{'clean %':>9}")
+            table[key]["clean"] += clean == lang
+            for walk_name in WALKS:
+                got, _ = results[walk_name][i]
+                table[key][f"{walk_name}_read"] += got is not None
+                table[key][walk_name] += got == lang
+    summary = {key: {"lines": c["lines"], "read": c["alone_read"],
+                     **{w: round(100 * c[w] / max(1, c[f"{w}_read"]), 1) for w in WALKS},
+                     "clean": round(100 * c["clean"] / c["lines"], 1)} for key, c in sorted(table.items())}
+    print(f"{'lines':<16}{'n':>5}{'read':>6}{'alone %':>9}{'in country %':>14}{'mixed %':>9}{'clean %':>9}")
     for key, row in summary.items():
-        print(f"{key:<18}{row['lines']:>5}{row['read']:>6}{row['alone']:>9}{row['country']:>14}{row['clean']:>9}")
+        print(f"{key:<16}{row['lines']:>5}{row['read']:>6}{row['alone']:>9}{row['country']:>14}{row['mixed']:>9}"
+              f"{row['clean']:>9}")
     print(json.dumps(cost))
-    misses = [r for r in results if r["read"] and r["alone"] != r["lang"]]
-    for r in misses[:25]:
-        print(f"  {r['lang']} {r['text']!r} read {r['read']!r} -> {r['alone']}")
+    for line in [x for x in lines_out if x["mixed"][0] not in (None, x["lang"])][:30]:
+        print(f"  mixed walk: {line['lang']} {line['text']!r} read {line['mixed'][1]!r} as {line['mixed'][0]}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "cost": cost, "lines": results}, indent=1, ensure_ascii=False))
+    args.out.write_text(json.dumps({"summary": summary, "cost": cost, "lines": lines_out}, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from pathlib import Path
 
 from benchmarks.metrics import cer
 from edge.errors import InputError, RuntimeMissing
+from edge.langid import UNTRANSLATED
 from edge.textnorm import normalise
 
 FOUND_CER = 0.25
@@ -238,7 +239,8 @@ def drawn(record: dict) -> tuple[list[dict], list[dict]]:
     """What a frame shows: its lines drawn alone, and its translated text blocks. The lines of a block are
     not drawn alone (nothing of a block is drawn while it has no translation)."""
     members = {rid for b in record.get("blocks", []) for rid in b["regions"]}
-    return ([r for r in record.get("regions", []) if r.get("id") not in members],
+    return ([r for r in record.get("regions", []) if r.get("id") not in members
+             and r.get("translation_source") not in UNTRANSLATED],
             [b for b in record.get("blocks", []) if b.get("translation")])
 
 

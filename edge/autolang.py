@@ -4,10 +4,10 @@
   (``LanguageMemory``: a traveller is in one country at a time), guesses the reading's language
   (``edge/langid.py``) and, when the guess is another language, reads the line again with that
   language's model (its letters and word list: "Entrée", not "Entree"). One read per line while the
-  language stays the same; two when it changes. Readers are made the first time a language is met.
+  language stays the same; two (at most three) when it changes. Readers are made the first time a language is met.
 - ``AutoTranslator`` routes each text to the translator of its language, loaded the first time that
   language is met (only the pairs in use take memory). A line already in the target language, or in
-  a language with no installed pair, gets no translation: it is drawn as read, never as a translation.
+  a language with no installed pair, gets no translation and is not drawn (``UNTRANSLATED``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from dataclasses import replace
 import numpy as np
 
 from edge.errors import UnsupportedLanguagePair
-from edge.langid import LanguageGuesser, LanguageMemory
+from edge.langid import NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory
 from edge.ocr import AUTO_LANGUAGES, LineText, OcrOptions, Recognizer, tesseract_language
 from edge.translate import Translation, Translator
 
-SAME_LANGUAGE = "same-language"  # translation_source of a line already in the target language
-NO_MODEL = "no-model"  # ... of a line in a language with no installed pair
+MAX_READS = 3  # readers tried on one line at most
 
 
 class AutoRecognizer:
@@ -47,17 +46,25 @@ class AutoRecognizer:
         return self.readers[lang]
 
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
+        """Read in the likeliest language; while the reading is guessed to be in a language not yet
+        tried, read again in that one (at most ``MAX_READS`` readers a line). The answer is a reading
+        guessed to be in the language it was read in (the most confident such), else the first."""
         prior = self.memory.prior()
         first = max(self.languages, key=lambda lang: prior[lang])
         line = self.reader(first).read(frame, quad, restored)
         if line is None:
             return None
-        guess = self.guesser.guess(line.text, prior)
-        if guess.lang != first:
+        tried = {first: (line, self.guesser.guess(line.text, prior))}
+        wanted = tried[first][1].lang
+        while wanted not in tried and len(tried) < MAX_READS:
             self.rereads += 1
-            again = self.reader(guess.lang).read(frame, quad, restored)
-            if again is not None and (second := self.guesser.guess(again.text, prior)).lang == guess.lang:
-                line, guess = again, second
+            again = self.reader(wanted).read(frame, quad, restored)
+            if again is None:
+                break
+            tried[wanted] = (again, self.guesser.guess(again.text, prior))
+            wanted = tried[wanted][1].lang
+        agreed = [(read, guess) for lang, (read, guess) in tried.items() if guess.lang == lang]
+        line, guess = max(agreed, key=lambda pair: pair[1].confidence) if agreed else tried[first]
         self.memory.learn(guess)
         return replace(line, lang=guess.lang)
 

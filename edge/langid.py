@@ -25,6 +25,12 @@ import numpy as np
 MODEL = Path(__file__).resolve().parent.parent / "models" / "langid" / "langid.npz"
 ORDERS = (1, 2, 3, 4)
 BUCKETS = 1 << 18
+SAME_LANGUAGE = "same-language"  # translation_source of a line already in the target language
+NO_MODEL = "no-model"  # ... of a line in a language with no installed pair
+# Such lines are not drawn at all (their events still list them): the sign says it better than a copy
+# of its reading, and a misread piece of it would be a wrong overlay
+UNTRANSLATED = (SAME_LANGUAGE, NO_MODEL)
+WORD_WEIGHT = 2  # a whole word counts as this many n-grams
 
 
 def normalised(text: str) -> str:
@@ -34,7 +40,9 @@ def normalised(text: str) -> str:
 
 
 def ngram_ids(text: str) -> np.ndarray:
-    """Hashed ids of the character n-grams of every word of ``text`` (padded with a space each side)."""
+    """Hashed ids of the character n-grams of every word of ``text`` (padded with a space each side),
+    and of each whole word longer than the longest n-gram (a word list inside the same table:
+    "museo" is a Spanish and Italian word, whatever its letters look like)."""
     ids = []
     for word in normalised(text).split():
         chars = f" {word} "
@@ -43,6 +51,8 @@ def ngram_ids(text: str) -> np.ndarray:
                 gram = chars[i: i + n]
                 if gram != " ":
                     ids.append(zlib.crc32(gram.encode()) & (BUCKETS - 1))
+        if len(chars) > ORDERS[-1]:
+            ids.extend([zlib.crc32(b"\x01" + word.encode()) & (BUCKETS - 1)] * WORD_WEIGHT)
     return np.asarray(ids, dtype=np.int64)
 
 
@@ -65,14 +75,15 @@ class LanguageGuesser:
         if missing:
             raise ValueError(f"the language model knows {', '.join(known)}, not {', '.join(missing)}")
         self.languages = tuple(wanted)
-        self.table = np.ascontiguousarray(table[:, [known.index(lang) for lang in wanted]], dtype=np.float32)
+        self.table = np.ascontiguousarray(table[:, [known.index(lang) for lang in wanted]])  # float16: 2.6 MB
 
     def log_likelihoods(self, text: str) -> np.ndarray:
         """Per language, the mean log-probability of the line's n-grams (0 for a line without letters)."""
         ids = ngram_ids(text)
         if ids.size == 0:
             return np.zeros(len(self.languages), dtype=np.float32)
-        return self.table[ids].sum(axis=0) / len(ORDERS)  # the 4 orders at one place are one piece of evidence
+        # the 4 orders at one place are one piece of evidence
+        return self.table[ids].astype(np.float32).sum(axis=0) / len(ORDERS)
 
     def guess(self, text: str, prior: dict[str, float] | None = None) -> Guess:
         scores = self.log_likelihoods(text).astype(np.float64)

@@ -24,6 +24,7 @@ from edge.blocks import BlockBoard, BlockOptions, Line, TextBlock
 from edge.capture import FrameSource, offer
 from edge.cloud import CloudRoute
 from edge.detect import TextDetector
+from edge.langid import UNTRANSLATED
 from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
@@ -288,7 +289,8 @@ class Pipeline(FrameProcessor):
         t1 = time.perf_counter()
         overlays = [Overlay(b.box, b.translation, True, len(b.regions), tuple(r.box for r in regions if r.block == b.id))
                     for b in blocks if b.translation]
-        overlays += [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions if r.block is None]
+        overlays += [Overlay(r.box, r.translation or r.text, r.translation is not None) for r in regions
+                     if r.block is None and r.translation_source not in UNTRANSLATED]
         plates: list = []
         annotated = draw_overlay(image, overlays, self.render_options, plates)
         spent["render"] = (time.perf_counter() - t1) * 1000

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from benchmarks.signs import SignStyle, background, degrade, paste_sign
-from edge.autolang import NO_MODEL, SAME_LANGUAGE, AutoRecognizer, AutoTranslator
+from edge.autolang import AutoRecognizer, AutoTranslator
 from edge.errors import UnsupportedLanguagePair
-from edge.langid import LanguageGuesser, LanguageMemory
+from edge.langid import NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory
 from edge.ocr import OcrOptions, tesseract_language
 from tests.conftest import run_cli
 
