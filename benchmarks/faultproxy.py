@@ -30,13 +30,14 @@ MODES = ("pass", "down", "latency", "reset", "drip", "garbage", "5xx", "flap", "
 class FaultProxy:
     def __init__(self, upstream: tuple[str, int], mode: str = "pass", seed: int = 0, latency_s: float = 2.0,
                  reset_share: float = 0.3, drip_bytes: int = 1, drip_interval_s: float = 0.05, burst_s: float = 1.0,
-                 period_s: float = 3.0, flap_s: float = 2.0, corrupt_at: int = 1 << 16):
+                 period_s: float = 3.0, flap_s: float = 2.0, corrupt_at: int = 1 << 16, pace: float = 1.0):
         if mode not in MODES:
             raise ValueError(f"unknown fault '{mode}'; one of {', '.join(MODES)}")
         self.upstream, self.mode = upstream, mode
-        self.latency_s, self.reset_share = latency_s, reset_share
-        self.drip_bytes, self.drip_interval_s = drip_bytes, drip_interval_s
-        self.burst_s, self.period_s, self.flap_s = burst_s, period_s, flap_s
+        # pace: every duration stretched as much as a paced replay's clock (``ReplayOptions.pace``)
+        self.latency_s, self.reset_share = latency_s * pace, reset_share
+        self.drip_bytes, self.drip_interval_s = drip_bytes, drip_interval_s * pace
+        self.burst_s, self.period_s, self.flap_s = burst_s * pace, period_s * pace, flap_s * pace
         self.corrupt_at = corrupt_at
         self.connections = 0
         self.faulted = 0  # connections the fault touched

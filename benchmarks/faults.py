@@ -69,25 +69,26 @@ def service(token: str = TOKEN, ready_s: float = 60.0, extra_args: list[str] | N
 
 
 def run_case(case: str, video: str, max_frames: int | None, url: str | None, proc=None, kill_after_s: float = 4.0,
-             budget_ms: float = 1500.0, cloud_ca: str | None = None) -> dict:
+             budget_ms: float = 1500.0, cloud_ca: str | None = None, pace: float = 1.0) -> dict:
     """One real-time replay; ``case`` is "offline", a proxy fault, or "killed" (the service process is
-    killed ``kill_after_s`` into the run). Returns the figures of the row."""
+    killed ``kill_after_s`` into the run). ``pace``: the replay, the proxy's faults and the kill all
+    ``pace`` times slower (a slow machine). Returns the figures of the row."""
     from edge.replay import ReplayOptions, replay
 
     os.environ["AR_TRANSLATE_CLOUD_TOKEN"] = TOKEN
     parts = urlsplit(url) if url else None
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "events.jsonl"
-        proxy = FaultProxy((parts.hostname, parts.port), case) if case in MODES else None
+        proxy = FaultProxy((parts.hostname, parts.port), case, pace=pace) if case in MODES else None
         cloud_url = proxy.url if proxy else url
         killer = None
         if case == "killed" and proc is not None:
-            killer = threading.Timer(kill_after_s, proc.kill)
+            killer = threading.Timer(kill_after_s * pace, proc.kill)
             killer.start()
         try:
             summary = replay(ReplayOptions(video, realtime=True, max_frames=max_frames, events=events, progress=False,
                                            offline=case == "offline", cloud_url=cloud_url, cloud_budget_ms=budget_ms,
-                                           cloud_ca=cloud_ca))
+                                           cloud_ca=cloud_ca, pace=pace))
         finally:
             if proxy:
                 proxy.close()

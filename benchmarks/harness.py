@@ -32,6 +32,7 @@ class BenchOptions:
     target: str = "en"
     compare: list[str] = field(default_factory=list)  # other sides to run: "naive", "rapidocr"
     realtime: bool = False  # replay at the video's fps, dropping frames while busy
+    pace: float = 1.0  # ... at 1/pace of it, deadlines stretched as much (``ReplayOptions.pace``)
     max_frames: int | None = None
     profile: str | None = None  # device profile of the pipeline side (its memory budget fails the bench)
     cores: int | None = None  # both sides run on at most this many cores
@@ -69,6 +70,8 @@ def side_command(side: str, options: BenchOptions, events: Path) -> list[str]:
     cmd += ["--source", options.source, "--target", options.target, "--events", str(events)]
     if options.realtime:
         cmd.append("--realtime")
+    if options.pace != 1.0:
+        cmd += ["--pace", str(options.pace)]
     if options.max_frames is not None:
         cmd += ["--max-frames", str(options.max_frames)]
     if options.cores is not None:

@@ -143,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=Path, required=True)
     parser.add_argument("--engine", choices=sorted(BASELINES), default="naive", help="which baseline")
     parser.add_argument("--realtime", action="store_true")
+    parser.add_argument("--pace", type=float, default=1.0, help="with --realtime: the video N times slower")
     parser.add_argument("--max-frames", type=int)
     parser.add_argument("--cores", type=int, help="run on at most this many CPU cores")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     options = ReplayOptions(input=args.input, source=args.source, target=args.target, events=args.events,
                             max_frames=args.max_frames, realtime=args.realtime, cores=args.cores, offline=True,
+                            pace=args.pace,
                             progress=not args.quiet)
     try:
         print_summary(replay(options, build=lambda: BASELINES[args.engine](args.source, args.target)), options)

@@ -255,24 +255,25 @@ class Offered:
 
 
 def offer(source: FrameSource, clock: Callable[[], float], realtime: bool = False,
-          max_frames: int | None = None) -> Iterator[Offered]:
+          max_frames: int | None = None, pace: float = 1.0) -> Iterator[Offered]:
     """The frames of ``source`` as the pipeline takes them.
 
     Analysis mode (``realtime=False``): every frame, in order, whenever the caller is ready.
     Real-time mode: a reader thread offers frame *i* at ``pts_ms`` on ``clock`` (a file plays at its
     own fps; a camera at its own pace) and keeps only the newest; whenever the caller comes back
     it gets that newest frame, and every frame offered in between is reported as skipped (dropped),
-    exactly like a camera that does not wait.
+    exactly like a camera that does not wait. ``pace``: wall-clock seconds per second of ``clock``
+    (``clock`` runs in the video's time, ``pace`` times slower than the wall clock).
     """
     frames = iter(source) if max_frames is None else itertools.takewhile(lambda f: f.index < max_frames, source)
     if not realtime:
         for frame in frames:
             yield Offered(frame, clock())
         return
-    yield from _paced(frames, clock, paced=not source.is_live)
+    yield from _paced(frames, clock, paced=not source.is_live, pace=pace)
 
 
-def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool) -> Iterator[Offered]:
+def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pace: float = 1.0) -> Iterator[Offered]:
     lock = threading.Condition()
     slot: dict = {"newest": None, "skipped": [], "done": False, "error": None}
     stop = threading.Event()
@@ -282,7 +283,7 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool) -> 
         try:
             for frame in frames:
                 if paced:
-                    delay = (start + frame.pts_ms - clock()) / 1000.0
+                    delay = (start + frame.pts_ms - clock()) * pace / 1000.0
                     if delay > 0 and stop.wait(delay):
                         return
                 if stop.is_set():

@@ -24,7 +24,8 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          translation_cache=args.translation_cache, offline=args.offline, cloud_url=args.cloud_url,
                          cloud_budget_ms=args.cloud_budget_ms, cloud_ca=args.cloud_ca, progress=progress,
                          sequence=getattr(args, "sequence", False), telemetry=args.telemetry,
-                         telemetry_budget_kb=args.telemetry_budget_kb, blocks=not args.no_blocks)
+                         telemetry_budget_kb=args.telemetry_budget_kb, blocks=not args.no_blocks,
+                         pace=getattr(args, "pace", 1.0))
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -79,12 +80,21 @@ def _translate(args: argparse.Namespace) -> int:
 
     translator = load_translator(TranslatorOptions(source=args.source, target=args.target, beam_size=args.beam_size))
     batches = [args.texts] if args.texts else _read_lines(sys.stdin.fileno())
+    untranslated = 0
     for batch in batches:
         nonempty = [t for t in batch if t.strip()]
         results = iter(translator.translate(nonempty)) if nonempty else iter(())
-        out = [next(results).text if t.strip() else "" for t in batch]
+        out = []
+        for text in batch:
+            result = next(results) if text.strip() else None
+            untranslated += result is not None and result.text is None
+            # --source auto: a line already in the target language, or without a pair, is written as it is
+            out.append("" if result is None else text if result.text is None else result.text)
         sys.stdout.write("".join(line + "\n" for line in out))
         sys.stdout.flush()
+    if untranslated:
+        print(f"{untranslated} line(s) written as they are: in {args.target} already, or in a language with no "
+              "installed pair", file=sys.stderr)
     return 0
 
 
@@ -97,11 +107,21 @@ def _cpu_share(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _pace(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.01 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"--pace wants a number from 0.01 to 1000, not '{text}'")
+    return value
+
+
 def _bench(args: argparse.Namespace) -> int:
     from benchmarks.harness import BenchOptions, bench, print_results
 
     options = BenchOptions(video=Path(args.video), gt=args.gt, out=args.out, source=args.source, target=args.target,
-                           compare=args.compare, realtime=args.realtime, max_frames=args.max_frames,
+                           compare=args.compare, realtime=args.realtime, pace=args.pace, max_frames=args.max_frames,
                            profile=args.profile, cores=args.cores, memory_budget_mb=args.memory_budget_mb,
                            cpu_share=args.cpu_share, progress=not args.quiet, report=not args.no_report)
     results = bench(options)
@@ -207,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "one picture, or a folder (one image per picture)", frames="input frames")
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
+    replay.add_argument("--pace", type=_pace, default=1.0, metavar="N",
+                        help="stretch every deadline N times (the cloud's budget, the client's timeouts) and, with "
+                        "--realtime, play the video N times slower: a machine N times slower than the device shows "
+                        "the device's timing (default 1)")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.add_argument("--sequence", action="store_true",
                         help="a folder of images holds one video's frames: track across them (default: each image "
@@ -240,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also run and score this baseline, repeatable (naive: full-frame Tesseract on every frame; "
                             "rapidocr: RapidOCR's detector and neural reader on every frame)")
     bench.add_argument("--realtime", action="store_true", help="replay at the video's own fps, dropping frames while busy")
+    bench.add_argument("--pace", type=_pace, default=1.0, metavar="N", help="N times slower (see replay --pace)")
     bench.add_argument("--max-frames", type=int, help="only the first N frames")
     _add_profile_flags(bench)
     bench.add_argument("--cpu-share", type=_cpu_share, metavar="pi4|pi-zero-2|S",

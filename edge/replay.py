@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edge.capture import open_source
@@ -34,6 +34,8 @@ class ReplayOptions:
     blocks: bool = True  # the lines of one notice are translated as one text (edge/blocks.py); False: line by line
     max_frames: int | None = None
     realtime: bool = False  # offer frames at the video's own fps and drop what arrives while busy
+    pace: float = 1.0  # real time at 1/pace of the video's speed, every deadline stretched as much: what a
+    # device ``pace`` times faster than this machine would show (a test on an emulated CPU, a slow board)
     sequence: bool = False  # a folder of images is one video's frames (tracked across), not separate photos
     profile: str | None = None  # device profile name (edge/profiles.py); None: the defaults
     cores: int | None = None  # overrides the profile's core count
@@ -86,9 +88,13 @@ def cloud_route(options: ReplayOptions) -> CloudRoute | None:
         return None
     from cloud_fallback.client import ClientOptions, CloudClient
 
-    client = CloudClient(ClientOptions(options.cloud_url, token=os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"),
-                                       source=options.source, target=options.target, ca_bundle=options.cloud_ca))
-    route = CloudRoute(client, options.cloud_budget_ms)
+    client_options = ClientOptions(options.cloud_url, token=os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"),
+                                   source=options.source, target=options.target, ca_bundle=options.cloud_ca)
+    if options.pace != 1.0:  # every time constant of the client stretched as the video is
+        client_options = replace(client_options, **{name: getattr(client_options, name) * options.pace for name in
+                                                    ("min_attempt_ms", "open_s", "max_open_s", "probe_timeout_ms")})
+    client = CloudClient(client_options)
+    route = CloudRoute(client, options.cloud_budget_ms * options.pace)
     if options.offline_switch is not None:
         route.offline = options.offline_switch
     return route
@@ -118,6 +124,7 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         route = None if build else cloud_route(options)
         processor = build() if build else build_pipeline(options.source, options.target, options.ocr_only, profile,
                                                             options.translation_cache, route, bool(options.cloud_url))
+        processor.pace = options.pace
         if isinstance(processor, Pipeline):
             processor.blocks.grouper.options.enabled = options.blocks
         if options.telemetry and isinstance(processor, Pipeline):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +48,28 @@ def translator():
     return load_translator(TranslatorOptions(source="de", target="en"))
 
 
+REFERENCE_MS_PER_FRAME = 11.0  # the demo's first 30 frames, every frame, on this project's machines (x86-64)
+
+
+@functools.cache
+def machine_pace() -> float:
+    """How many times slower than this project's machines (x86-64, 2 cores) this one runs the pipeline:
+    1 there (and anywhere under twice as slow), about 20 in the emulated arm64 root. Tests that replay
+    in real time do it at this pace (``ReplayOptions.pace``: the video slowed and every deadline
+    stretched as much), so they check what the pipeline does, not how fast this machine is.
+    ``AR_TRANSLATE_TEST_PACE`` sets it."""
+    if os.environ.get("AR_TRANSLATE_TEST_PACE"):
+        return float(os.environ["AR_TRANSLATE_TEST_PACE"])
+    from edge.replay import ReplayOptions, replay
+
+    summary = replay(ReplayOptions(str(DEMO_VIDEO), max_frames=30, offline=True, progress=False))
+    ratio = 1000.0 * summary["wall_s"] / summary["frames"] / REFERENCE_MS_PER_FRAME
+    return round(ratio, 1) if ratio >= 2 else 1.0
+
+
 def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m edge ARGS`` in a child process: exit code, stdout and stderr as a user sees them."""
+    """``python -m edge ARGS`` in a child process: exit code, stdout and stderr as a user sees them.
+    ``timeout`` is for this project's machines: a slower one gets ``machine_pace()`` times longer."""
     return subprocess.run([sys.executable, "-m", "edge", *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=timeout)
+                          cwd=cwd or ROOT, env=env, timeout=timeout * machine_pace())

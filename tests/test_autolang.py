@@ -99,3 +99,10 @@ def test_a_missing_tesseract_language_is_named_before_any_frame(tmp_path, monkey
     with pytest.raises(UnsupportedLanguagePair, match=r"fra\.traineddata.*tesseract-ocr-fra"):
         AutoRecognizer(OcrOptions())
     assert tesseract_language("de+en")[0] == "deu+eng"
+
+
+def test_the_translate_command_with_auto_writes_what_it_cannot_translate_as_it_is():
+    result = run_cli("translate", "--source", "auto", "--target", "en", stdin="Notausgang\nFermé le lundi\n\nStaff only\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["emergency exit", "Fermé le lundi", "", "Staff only"]
+    assert "2 line(s) written as they are" in result.stderr

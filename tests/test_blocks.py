@@ -17,6 +17,7 @@ from edge.pipeline import Pipeline
 from edge.profiles import get_profile
 from edge.render import Overlay, draw_overlay
 from edge.textnorm import normalise
+from tests.conftest import machine_pace
 
 LINES = ["Halten Sie,", "was Sie versprechen.", "Und geben Sie noch was dazu."]
 
@@ -79,6 +80,7 @@ def test_a_block_in_a_video_is_drawn_on_every_frame_once_translated_also_in_real
         frames.append(np.clip(moved + rng.normal(0, 2, moved.shape), 0, 255).astype(np.uint8))
     for realtime in (False, True):
         pipeline = Pipeline(detector, recognizer, translator, profile=get_profile("pi4"))
+        pipeline.pace = machine_pace() if realtime else 1.0  # a slow machine sees the video slowed as much
         source = FrameSource("synthetic", 15.0, len(frames), iter(Frame(i, i * 1000.0 / 15, f) for i, f in enumerate(frames)))
         results = [r for r in pipeline.run(source, realtime=realtime) if not r.dropped]
         first = next(i for i, r in enumerate(results) if any(b.translation for b in r.blocks))

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.metrics import cer
 from benchmarks.signs import SignStyle, sign_photo
-from tests.conftest import DEMO_GT, DEMO_VIDEO, ROOT, run_cli
+from tests.conftest import DEMO_GT, DEMO_VIDEO, ROOT, machine_pace, run_cli
 
 FRAME_KEYS = {"type", "frame", "pts_ms", "captured_ms", "emitted_ms", "dropped", "regions"}
 REGION_KEYS = {"id", "box", "text", "ocr_conf", "translation", "translation_source"}
@@ -96,7 +96,7 @@ def test_translate_streams_a_line_out_per_line_in():
             process.stdin.flush()
             answers.append(process.stdout.readline().rstrip("\n"))
         process.stdin.close()
-        assert process.wait(timeout=60) == 0
+        assert process.wait(timeout=60 * machine_pace()) == 0
     finally:
         process.kill()
     assert [a.lower() for a in answers] == ["exit", "", "entrance"]

@@ -19,7 +19,7 @@ from benchmarks.faultproxy import FaultProxy
 from benchmarks.faults import TOKEN, run_case, service
 from benchmarks.load import parse_metrics, rss_mb
 from cloud_fallback.client import CircuitBreaker, ClientOptions, CloudClient, CloudUnavailable, http_call
-from tests.conftest import DEMO_VIDEO, run_cli
+from tests.conftest import DEMO_VIDEO, machine_pace, run_cli
 
 FRAMES = 120  # 8 s of the demo in real time per replay
 
@@ -177,12 +177,12 @@ def test_breaker_doubles_its_open_time_up_to_the_cap():
 
 @pytest.fixture(scope="module")
 def offline_run():
-    return run_case("offline", str(DEMO_VIDEO), FRAMES, None)
+    return run_case("offline", str(DEMO_VIDEO), FRAMES, None, pace=machine_pace())
 
 
 @pytest.mark.parametrize("case", ["pass", "down", "latency", "reset", "drip", "garbage", "5xx", "flap"])
 def test_replay_survives_each_network_fault(cloud, offline_run, case):
-    row = run_case(case, str(DEMO_VIDEO), FRAMES, cloud)
+    row = run_case(case, str(DEMO_VIDEO), FRAMES, cloud, pace=machine_pace())
     c, shown = row["cloud"], row["sources"]
     assert row["frames"] == FRAMES and row["emitted"] >= 0.9 * FRAMES
     # the display path does not wait for the network: frame latency stays near the offline run's
@@ -207,7 +207,7 @@ def test_replay_survives_each_network_fault(cloud, offline_run, case):
 
 def test_replay_carries_on_when_the_service_is_killed_mid_run(offline_run):
     with service() as (url, proc):
-        row = run_case("killed", str(DEMO_VIDEO), FRAMES, url, proc, kill_after_s=3.0)
+        row = run_case("killed", str(DEMO_VIDEO), FRAMES, url, proc, kill_after_s=3.0, pace=machine_pace())
     c = row["cloud"]
     assert row["emitted"] >= 0.9 * FRAMES
     assert c["ok"] >= 1 and c["upgraded"] >= 1  # upgraded before the kill ...
@@ -228,12 +228,13 @@ def test_offline_opens_no_socket_at_all(cloud):
     sys.addaudithook(audit)  # hooks cannot be removed: this one only records while ``watching``
     watching.set()
     try:
-        summary = replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, max_frames=45, offline=True, cloud_url=cloud,
-                                       progress=False))
+        summary = replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, pace=machine_pace(), max_frames=45, offline=True,
+                                       cloud_url=cloud, progress=False))
         watching.clear()
         assert seen == [] and summary["cloud"]["mode"] == "off" and summary["cloud"]["requests"] == 0
         watching.set()  # the hook does see connections: the same replay online opens some
-        summary = replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, max_frames=45, cloud_url=cloud, progress=False))
+        summary = replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, pace=machine_pace(), max_frames=45, cloud_url=cloud,
+                                       progress=False))
     finally:
         watching.clear()
     assert summary["cloud"]["requests"] > 0 and any(event == "socket.connect" for event, _ in seen)
@@ -278,7 +279,7 @@ def test_pair_without_a_local_model_goes_cloud_only_and_shows_the_text_offline(c
     shown = {}
     for offline in (False, True):
         events = tmp_path / f"offline-{offline}.jsonl"
-        replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, max_frames=60, cloud_url=cloud, offline=offline,
+        replay(ReplayOptions(str(DEMO_VIDEO), realtime=True, pace=machine_pace(), max_frames=60, cloud_url=cloud, offline=offline,
                              events=events, progress=False))
         records = [json.loads(line) for line in events.read_text().splitlines()]
         shown[offline] = [(r["text"], r["translation"], r["translation_source"])

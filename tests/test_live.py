@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from benchmarks.faults import TOKEN, service
-from tests.conftest import DEMO_VIDEO, ROOT
+from tests.conftest import DEMO_VIDEO, ROOT, machine_pace
 
 
 @contextmanager
@@ -29,7 +29,7 @@ def live(tmp_path, *extra: str, offline: bool = True) -> Iterator[tuple[subproce
                                 "--preview-port", "0", "--events", str(tmp_path / "live.jsonl"), *extra],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 60 * machine_pace()  # model loading, slower on a slow machine
         while time.time() < deadline:
             line = process.stderr.readline()
             found = re.search(r"preview: http://127\.0\.0\.1:(\d+)/", line)
@@ -47,7 +47,7 @@ def finish(process: subprocess.Popen, sig: int | None = signal.SIGINT) -> str:
     """Send ``sig`` (None: it was told to stop another way), wait for a clean exit; returns stdout."""
     if sig is not None:
         process.send_signal(sig)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=30 * machine_pace())
     assert process.returncode == 0, err
     return out
 
@@ -67,9 +67,9 @@ def read_records(path) -> tuple[list[dict], dict]:
 
 def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
     with live(tmp_path) as (process, port):
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10 * machine_pace()).read()
         assert b'<img src="/stream">' in page
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream", timeout=20) as stream:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream", timeout=20 * machine_pace()) as stream:
             assert stream.headers["Content-Type"].startswith("multipart/x-mixed-replace")
             head = stream.read(4096)
         assert head.startswith(b"--frame\r\nContent-Type: image/jpeg") and b"\xff\xd8" in head  # a JPEG frame
@@ -85,7 +85,7 @@ def test_live_serves_mjpeg_and_stops_cleanly_on_ctrl_c(tmp_path):
 def test_live_stops_from_the_preview_page(tmp_path):
     with live(tmp_path, "--profile", "pi4") as (process, port):
         time.sleep(1.0)
-        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/stop", timeout=10).read() == b"stopping\n"
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/stop", timeout=10 * machine_pace()).read() == b"stopping\n"
         finish(process, sig=None)
     _, summary = read_records(tmp_path / "live.jsonl")
     assert summary["profile"] == "pi4" and summary["frames"] < 300
@@ -94,7 +94,7 @@ def test_live_stops_from_the_preview_page(tmp_path):
 def test_live_offline_switch_flips_from_the_page_and_sigusr1(tmp_path):
     with service() as (url, _), live(tmp_path, "--cloud-url", url, offline=False) as (process, port):
         time.sleep(3.0)  # online: the first signs are asked about
-        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10).read() == b"offline\n"
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10 * machine_pace()).read() == b"offline\n"
         process.send_signal(signal.SIGUSR1)
         assert next_state(process) == "online"
         process.send_signal(signal.SIGUSR1)

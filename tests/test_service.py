@@ -20,7 +20,7 @@ import pytest
 
 from edge.errors import OutputError
 from edge.service import ServiceOptions, install
-from tests.conftest import DEMO_VIDEO, ROOT, run_cli
+from tests.conftest import DEMO_VIDEO, ROOT, machine_pace, run_cli
 
 
 def read_unit(path) -> configparser.ConfigParser:
@@ -61,14 +61,14 @@ def test_the_units_command_runs_live_and_a_sigterm_ends_it_with_the_summary(tmp_
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 60 * machine_pace()
         while time.time() < deadline:
             line = process.stderr.readline()
             if re.search(r"preview: http://127\.0\.0\.1:\d+/", line) or (not line and process.poll() is not None):
                 break
         time.sleep(2)  # a few frames through the pipeline
         process.send_signal(signal.SIGTERM)  # what systemctl stop sends
-        out, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30 * machine_pace())
     finally:
         process.kill()
     assert process.returncode == 0, err

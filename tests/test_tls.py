@@ -16,7 +16,7 @@ from benchmarks.faults import TOKEN, free_port, service
 from benchmarks.tlscerts import make_pki
 from cloud_fallback.client import ClientOptions, CloudClient, CloudUnavailable
 from edge.errors import InputError
-from tests.conftest import DEMO_VIDEO, run_cli
+from tests.conftest import DEMO_VIDEO, machine_pace, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +37,11 @@ def test_the_client_translates_over_https_with_the_private_ca_and_a_replay_gets_
     with https_service(pki, "good") as (url, _):
         secure = url.replace("http://", "https://")
         device = client(secure, str(pki / "ca.pem"))
-        assert device.translate(["Ausgang"], time.monotonic() + 5) == ["exit"]
+        assert device.translate(["Ausgang"], time.monotonic() + 5 * machine_pace()) == ["exit"]
         assert device.probe() and device.stats.ok == 1
         events = tmp_path / "e.jsonl"
         result = run_cli("replay", str(DEMO_VIDEO), "--max-frames", "60", "--cloud-url", secure, "--cloud-ca",
-                         str(pki / "ca.pem"), "--events", str(events), "--quiet",
+                         str(pki / "ca.pem"), "--events", str(events), "--quiet", "--pace", str(machine_pace()),
                          env={**os.environ, "AR_TRANSLATE_CLOUD_TOKEN": TOKEN})
         assert result.returncode == 0, result.stderr
         summary = json.loads(events.read_text().splitlines()[-1])
@@ -128,7 +128,7 @@ def test_a_replay_whose_cloud_certificate_is_refused_keeps_translating_locally(p
     with https_service(pki, "expired") as (url, _):
         events = tmp_path / "e.jsonl"
         result = run_cli("replay", str(DEMO_VIDEO), "--max-frames", "45", "--cloud-url", url.replace("http://", "https://"),
-                         "--cloud-ca", str(pki / "ca.pem"), "--events", str(events), "--quiet",
+                         "--cloud-ca", str(pki / "ca.pem"), "--events", str(events), "--quiet", "--pace", str(machine_pace()),
                          env={**os.environ, "AR_TRANSLATE_CLOUD_TOKEN": TOKEN})
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in events.read_text().splitlines()]
