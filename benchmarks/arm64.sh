@@ -5,6 +5,7 @@
 #   sudo benchmarks/arm64.sh                 # on an x86-64 Debian machine; ROOTFS=/var/tmp/ar-translate-arm64
 #   sudo ARCH=amd64 benchmarks/arm64.sh      # the same on a stock bookworm amd64 root (Debian's python3), natively
 #   sudo ARCH=amd64 TEST=1 benchmarks/arm64.sh   # the README's other command, `make test`, in that root instead
+#   sudo TEST=1 KEEP=1 TESTS="tests/test_cloud.py" benchmarks/arm64.sh   # a rerun of some tests, no reinstall
 #
 # Needs root, debootstrap and qemu-user-static (installed here when missing), binfmt_misc, and the
 # network for Debian's mirror and PyPI. The first run builds the root (debootstrap: about 10 minutes
@@ -43,7 +44,10 @@ if [ ! -x "$rootfs/usr/bin/python3" ]; then
 fi
 
 # The repository as committed (no build outputs of this machine), at the same path inside the root.
-rm -rf "$rootfs/opt/ar-translate" && mkdir -p "$rootfs/opt/ar-translate"
+# KEEP=1 lays it over the last run's tree instead, keeping its .venv and .make stamps (no reinstall:
+# for a rerun after a code change that leaves pyproject.toml and the Makefile alone).
+if [ -z "${KEEP:-}" ]; then rm -rf "$rootfs/opt/ar-translate"; fi
+mkdir -p "$rootfs/opt/ar-translate"
 git -C "$repo" archive HEAD | tar -x -C "$rootfs/opt/ar-translate"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 # this machine's own certificate authorities (a proxy in front of PyPI) are trusted inside too
@@ -60,9 +64,9 @@ mount --bind /sys "$rootfs/sys"
 if [ -n "${TEST:-}" ]; then
   # as in CI: ../shared beside the clone (the real camera frames some tests read)
   rm -rf "$rootfs/opt/shared" && [ ! -d "$repo/../shared" ] || cp -r "$repo/../shared" "$rootfs/opt/shared"
-  echo "$arch: make test inside the root (Debian's python3), the README's command as written"
+  echo "$arch: make test inside the root (Debian's python3), the README's command as written${TESTS:+ (only $TESTS)}"
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
-    PYTEST_ADDOPTS="-rf" bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" \
+    PYTEST_ADDOPTS="-rf ${TESTS:-}" bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" \
     >"$rootfs/opt/make-test.log" 2>&1 && status=0 || status=$?
   # the whole log stays in the root; the summary lists every failure by name
   tail -40 "$rootfs/opt/make-test.log"
