@@ -11,12 +11,9 @@ region's crop (cross-correlation, ``edge/regions.py``): a region is re-read only
 changed, it was never read, or its reading is not settled yet (read in motion, cut by the frame's
 edge, low confidence).
 
-A region has one lifecycle state (``State``) and changes it only in ``FlowTracker.transition``, on
-a named ``Event``: a reading makes it *tentative* (nothing to draw yet: unread, not text, or cut by
-the frame's edge) or *confirmed* (drawn); losing its points, its content, or the detector's sight
-makes it *lost* (not drawn, kept ``lost_keep_ms`` to be found again); a scene cut, leaving the
-picture, expiry or absorption into the whole line removes it. Two checks keep a stale overlay off
-the screen:
+A region has one lifecycle state (``State``, ``edge/lifecycle.py``) and changes it only in
+``FlowTracker.transition``, on a named ``Event``; a lost region is kept ``lost_keep_ms`` to be found
+again. Two checks keep a stale overlay off the screen:
 
 - **scene change** (every frame, ~0.05 ms): most tracked points fail the forward–backward check
   *and* a 32×24 thumbnail of the frame no longer correlates with the last one (a hard cut, a whip
@@ -36,16 +33,14 @@ from the keyframe to now, so their boxes land where the sign is *now*.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from edge.association import Reading, Snapshot
-from edge.fusion import hides_only
+from edge.lifecycle import LOSING, REMOVING, Event, State, Track, better_reading, same_text
 from edge.regions import Box, inside, ncc, presence
-from edge.textnorm import normalise
 
 
 @dataclass
@@ -73,88 +68,6 @@ class TrackerOptions:
     show_conf: float = 0.8  # a reading is drawn only at this OCR confidence, or once a second reading of the
     # region agrees with it (``edge/fusion.py``): pieces of a line read in motion ("Einfahrt" of "Einfahrt
     # freihalten", 0.74) and one-off misreadings are not drawn as if they were the sign
-
-
-class State(Enum):
-    TENTATIVE = "tentative"  # tracked, nothing to draw: not read yet, not text, or read cut by the frame's edge
-    CONFIRMED = "confirmed"  # tracked and read as text: drawn
-    LOST = "lost"  # its points, its content or the detector's sight are gone: not drawn, kept to be found again
-
-
-class Event(Enum):
-    READ = "read"  # a keyframe reading (or a detection showing its content) was attached
-    POINTS_LOST = "points lost"  # too few flow points survived
-    CONTENT_GONE = "content gone"  # what it showed when read is no longer at its tracked place
-    MISSED = "missed"  # the detector did not see it ``missed_keyframes`` keyframes running
-    SCENE_CUT = "scene cut"  # removed: the picture changed
-    LEFT = "left the picture"  # removed
-    EXPIRED = "expired"  # removed: lost for longer than ``lost_keep_ms``
-    ABSORBED = "absorbed"  # removed: a fragment of a line now tracked whole
-
-
-_LOSING = {Event.POINTS_LOST, Event.CONTENT_GONE, Event.MISSED}
-_REMOVING = {Event.SCENE_CUT, Event.LEFT, Event.EXPIRED, Event.ABSORBED}
-
-
-@dataclass
-class Track:
-    id: int
-    box: Box
-    text: str | None = None  # None: not read yet, or not text (``rejected``)
-    ocr_conf: float = 0.0
-    translation: str | None = None
-    translation_source: str | None = None
-    lang: str | None = None  # the language its text was read in (``LineText.lang``)
-    signature: np.ndarray | None = field(default=None, repr=False)  # content of the crop that was read
-    read_w: float = 0.0  # box width when read (scaled with the camera's zoom since)
-    partial: bool = False  # read while cut by the frame's edge
-    settled: bool = False  # its reading is final while the content is unchanged
-    quad_rel: np.ndarray | None = field(default=None, repr=False)  # text-line corners as box fractions, 4×2
-    read_ms: float = 0.0  # media time of its last read
-    rejected: bool = False  # read, and it was not text: never drawn, not read again while unchanged
-    state: State = State.TENTATIVE  # changed only by ``FlowTracker.transition``
-    lost_since_ms: float | None = None  # when it was lost (None while tracked)
-    missed: int = 0  # keyframes in a row the detector did not see it
-    reads: int = 0  # OCR calls spent on its current content
-    history: tuple[tuple[str, float], ...] = ()  # its recent readings (text, confidence): ``text`` is their fusion
-    support: int = 0  # of them, the readings that agree with ``text``
-    confirmed: bool = False  # its reading is confirmed (``KeyframeReader._confirmed``: never a piece): drawn
-    points: np.ndarray | None = field(default=None, repr=False)  # flow-image coordinates, N×1×2
-
-    def snapshot(self) -> Snapshot:
-        return Snapshot(self.id, self.box, self.signature, self.settled, self.read_w, self.state is State.LOST,
-                        self.history)
-
-    @property
-    def shown(self) -> bool:
-        """Drawn: confirmed (tracked, its content in place, read as text, not cut by the frame's edge)."""
-        return self.state is State.CONFIRMED
-
-
-def _same_text(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and normalise(a) == normalise(b)
-
-
-def _letters(text: str) -> int:
-    return sum(c.isalpha() for c in text)
-
-
-def _better(reading: Reading, track: Track) -> bool:
-    """Whether a fresh reading replaces the region's. A failed re-read (blur, a passer-by) keeps what the
-    region has; so does a less confident reading of unchanged content, unless it reads clearly more
-    (a fragment read in motion gives way to the whole line)."""
-    if track.text is None or track.partial:
-        return True
-    if reading.text is None:
-        return False
-    if track.confirmed and not reading.confirmed and _letters(reading.text) <= _letters(track.text) \
-            and hides_only(track.text, reading.text):
-        return False  # the same sign read with less of it (cut, hidden, blurred): the confirmed reading stays
-    if reading.support >= 2 and reading.support >= track.support:  # confirmed by the region's readings together
-        return True
-    if not reading.same_content:
-        return True
-    return reading.ocr_conf >= track.ocr_conf or _letters(reading.text) >= 1.25 * _letters(track.text)
 
 
 def _zoom(matrix: np.ndarray) -> float:
@@ -198,10 +111,10 @@ class FlowTracker:
     def transition(self, track: Track, event: Event, now_ms: float) -> None:
         """The one place a region's state changes."""
         self.transitions[event.value] = self.transitions.get(event.value, 0) + 1
-        if event in _REMOVING:
+        if event in REMOVING:
             self.tracks.pop(track.id, None)
             return
-        if event in _LOSING:
+        if event in LOSING:
             if track.state is not State.LOST:
                 track.state, track.lost_since_ms, track.points = State.LOST, now_ms, None
             return
@@ -417,9 +330,9 @@ class FlowTracker:
         track.history = reading.history
         # a reading cut by the frame's edge is never final: the whole line is still to come
         track.settled = reading.settled or (track.reads >= self.options.max_reads and not reading.partial)
-        if _better(reading, track):
+        if better_reading(reading, track):
             # a local re-read of the same text keeps the cloud's better answer
-            keep = track.translation_source == "cloud" and _same_text(reading.text, track.text)
+            keep = track.translation_source == "cloud" and same_text(reading.text, track.text)
             track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
             track.lang = reading.lang
             if not keep:
