@@ -25,7 +25,7 @@ def _run_options(args: argparse.Namespace, input: str, realtime: bool, progress:
                          cloud_budget_ms=args.cloud_budget_ms, cloud_ca=args.cloud_ca, progress=progress,
                          sequence=getattr(args, "sequence", False), telemetry=args.telemetry,
                          telemetry_budget_kb=args.telemetry_budget_kb, blocks=not args.no_blocks,
-                         pace=getattr(args, "pace", 1.0))
+                         pace=args.pace)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -195,6 +195,10 @@ def _add_run_flags(parser: argparse.ArgumentParser, output_help: str, frames: st
     parser.add_argument("--source", default="de", help="language of the signs (ISO 639-1), default de; auto: "
                         "guessed per line among de, fr, es, it, en, each translated with its own pair")
     parser.add_argument("--target", default="en", help="language to translate to, default en")
+    parser.add_argument("--pace", type=_pace, default=1.0, metavar="N",
+                        help="stretch every deadline N times (the cloud's budget, the client's timeouts) and play a "
+                        "video N times slower in real time: a machine N times slower than the device shows the "
+                        "device's timing (default 1)")
     parser.add_argument("--offline", action="store_true", help="never open a network socket (no cloud, even with --cloud-url)")
     parser.add_argument("--cloud-url", help="cloud fallback service, e.g. http://host:8080 (token: $AR_TRANSLATE_CLOUD_TOKEN)")
     parser.add_argument("--cloud-ca", metavar="PEM", help="CA certificate(s) to trust for an https --cloud-url "
@@ -227,10 +231,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "one picture, or a folder (one image per picture)", frames="input frames")
     replay.add_argument("--realtime", action="store_true",
                         help="offer frames at the video's own fps, like a camera; frames that arrive while busy are dropped")
-    replay.add_argument("--pace", type=_pace, default=1.0, metavar="N",
-                        help="stretch every deadline N times (the cloud's budget, the client's timeouts) and, with "
-                        "--realtime, play the video N times slower: a machine N times slower than the device shows "
-                        "the device's timing (default 1)")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.add_argument("--sequence", action="store_true",
                         help="a folder of images holds one video's frames: track across them (default: each image "

@@ -333,7 +333,8 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
     """80 clients at once, each with 64 texts, against a service admitting 8 requests and queueing 128 texts:
     the overflow is refused at once with Retry-After, what is admitted is answered, memory does not grow with
     the flood, and a request whose deadline (X-Deadline-Ms) passes gets 503."""
-    limits = ["--max-inflight", "8", "--max-queued-texts", "128", "--request-deadline-ms", "5000"]
+    slow = machine_pace()  # a slower machine answers slower: the deadlines are stretched as much
+    limits = ["--max-inflight", "8", "--max-queued-texts", "128", "--request-deadline-ms", str(int(5000 * slow))]
     with service(extra_args=limits) as (url, proc):
         assert call(url, "/v1/translate", texts("Ausgang"))[0] == 200  # the model is loaded
         before = rss_mb(proc.pid)
@@ -342,7 +343,8 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
         answers: list[tuple[int, bytes]] = []
 
         def one():
-            answers.append(http_call(url, "POST", "/v1/translate", body.encode(), headers, time.monotonic() + 60, 1 << 22))
+            answers.append(http_call(url, "POST", "/v1/translate", body.encode(), headers, time.monotonic() + 60 * slow,
+                                     1 << 22))
 
         for _ in range(3):  # three waves
             threads = [threading.Thread(target=one) for _ in range(80)]
@@ -360,10 +362,10 @@ def test_a_flood_gets_429_or_503_with_retry_after_never_a_500_and_memory_stays_f
         late = urllib.request.Request(f"{url}/v1/translate", data=fresh, method="POST",
                                       headers={**headers, "X-Deadline-Ms": "1"})
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(late, timeout=30)
+            urllib.request.urlopen(late, timeout=30 * slow)
         assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "1"
         assert "deadline passed" in json.loads(refused.value.read())["detail"]
-        status, _ = http_call(url, "POST", "/v1/translate", texts("Ausgang"), headers, time.monotonic() + 30, 1 << 22)
+        status, _ = http_call(url, "POST", "/v1/translate", texts("Ausgang"), headers, time.monotonic() + 30 * slow, 1 << 22)
         assert status == 200  # and it serves again once the flood is over
 
 

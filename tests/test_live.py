@@ -92,8 +92,9 @@ def test_live_stops_from_the_preview_page(tmp_path):
 
 
 def test_live_offline_switch_flips_from_the_page_and_sigusr1(tmp_path):
-    with service() as (url, _), live(tmp_path, "--cloud-url", url, offline=False) as (process, port):
-        time.sleep(3.0)  # online: the first signs are asked about
+    pace = machine_pace()  # the video and every deadline slowed as much as this machine is
+    with service() as (url, _), live(tmp_path, "--cloud-url", url, "--pace", str(pace), offline=False) as (process, port):
+        time.sleep(3.0 * pace)  # online: the first signs are asked about
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/offline", timeout=10 * machine_pace()).read() == b"offline\n"
         process.send_signal(signal.SIGUSR1)
         assert next_state(process) == "online"
