@@ -65,8 +65,9 @@ if [ -n "${TEST:-}" ]; then
   # as in CI: ../shared beside the clone (the real camera frames some tests read)
   rm -rf "$rootfs/opt/shared" && [ ! -d "$repo/../shared" ] || cp -r "$repo/../shared" "$rootfs/opt/shared"
   echo "$arch: make test inside the root (Debian's python3), the README's command as written${TESTS:+ (only $TESTS)}"
+  # AR_TRANSLATE_EMULATED: the tests that cannot run under qemu-user (Chromium's renderer) say so and skip
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
-    PYTEST_ADDOPTS="-rf ${TESTS:-}" bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" \
+    AR_TRANSLATE_EMULATED="$emulated" PYTEST_ADDOPTS="-rf ${TESTS:-}" bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && make test" \
     >"$rootfs/opt/make-test.log" 2>&1 && status=0 || status=$?
   # the whole log stays in the root; the summary lists every failure by name
   tail -40 "$rootfs/opt/make-test.log"

@@ -18,7 +18,7 @@ from edge.ocr import OcrOptions, Recognizer
 from edge.pipeline import STAGES, FrameProcessor, Pipeline
 from edge.profiles import DEFAULT, DeviceProfile, allowed_cores, apply_cores, budget_report, get_profile
 from edge.sinks import EventLog, open_output
-from edge.telemetry import Spool, TelemetryRecorder, upload
+from edge.telemetry import UPLOAD_TIMEOUT_S, Spool, TelemetryRecorder, upload
 from edge.translate import TranslatorOptions, load_translator
 from models.catalog import find, models_in_use, require_installed
 
@@ -179,7 +179,7 @@ def _telemetry(recorder: TelemetryRecorder, summary: dict, options: ReplayOption
     out = {"spooled": len(spool.pending()), "uploaded": 0}
     if online:
         report = upload(options.cloud_url, os.environ.get("AR_TRANSLATE_CLOUD_TOKEN"), spool,
-                        int(options.telemetry_budget_kb * 1000), options.cloud_ca)
+                        int(options.telemetry_budget_kb * 1000), options.cloud_ca, UPLOAD_TIMEOUT_S * options.pace)
         out.update(uploaded=report.sent, bytes=report.bytes, spooled=len(spool.pending()))
         if report.error:
             out["error"] = report.error

@@ -142,7 +142,7 @@ class UploadReport:
 
 
 def upload(url: str, token: str | None, spool: Spool | None = None, budget_bytes: int = UPLOAD_BUDGET_BYTES,
-           ca_bundle: str | None = None) -> UploadReport:
+           ca_bundle: str | None = None, timeout_s: float = UPLOAD_TIMEOUT_S) -> UploadReport:
     """Send waiting batches, oldest first, until the spool is empty or the next batch would pass
     ``budget_bytes``. A batch leaves the spool only when the service answered 200; a 422 (the service
     refuses its schema) moves it to ``rejected/`` instead of retrying it for ever."""
@@ -158,7 +158,7 @@ def upload(url: str, token: str | None, spool: Spool | None = None, budget_bytes
             return report
         try:
             status, payload = http_call(url, "POST", "/v1/telemetry", body, headers,
-                                        time.monotonic() + UPLOAD_TIMEOUT_S, 1 << 16, tls=tls)
+                                        time.monotonic() + timeout_s, 1 << 16, tls=tls)
         except CloudUnavailable as exc:
             report.left, report.error = len(files) - number, str(exc)
             return report
