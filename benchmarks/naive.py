@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.memory import rss_mb
 from edge.ocr import tesseract_language
-from edge.pipeline import FrameProcessor, FrameResult, Region, rss_mb
+from edge.pipeline import FrameProcessor, FrameResult, Region
 from edge.render import Overlay, RenderOptions, draw_overlay
 from edge.translate import TranslatorOptions, load_translator
 

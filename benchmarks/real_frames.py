@@ -69,7 +69,7 @@ def _rapidocr_child(frames: Path) -> None:
     import cv2
     from rapidocr_onnxruntime import RapidOCR
 
-    from edge.pipeline import peak_rss_mb
+    from edge.memory import peak_rss_mb
 
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)

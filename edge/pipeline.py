@@ -11,8 +11,6 @@ are dropped (recorded, with ``dropped: true``). Stage timings are kept per frame
 
 from __future__ import annotations
 
-import os
-import resource
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from edge.capture import FrameSource, offer
 from edge.cloud import CloudRoute
 from edge.detect import TextDetector
 from edge.langid import UNTRANSLATED
+from edge.memory import malloc_trim, peak_rss_mb, rss_mb
 from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
@@ -97,43 +96,6 @@ class StageTimes:
         return out
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far: ``VmHWM`` from ``/proc/self/status`` on Linux.
-    ``ru_maxrss`` is only the fallback elsewhere: Linux carries it across ``execve``, so a replay started
-    by a bigger parent (the benchmark harness after rendering a scenario) would report the parent's peak."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def rss_mb() -> float | None:
-    """Current resident set size (Linux ``/proc``; None elsewhere)."""
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * _PAGE_MB
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _libc_trim():
-    """glibc's ``malloc_trim``: hands freed heap pages back to the system (None where unavailable)."""
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_malloc_trim = _libc_trim()
 STILL_MOTION_PX = 0.5  # camera motion over the last frame (frame px) under which the camera counts as still
 BLOCK_QUESTION = -1  # the region id a text block's question to the cloud carries: its answer is matched by text
 TRIM_EVERY_MS = 1000.0  # media time between heap trims: freed frame buffers go back to the system (~5 MB)
@@ -298,8 +260,8 @@ class Pipeline(FrameProcessor):
         spent["render"] = (time.perf_counter() - t1) * 1000
         self.times.add("track", spent["track"])
         self.times.add("render", spent["render"])
-        if _malloc_trim and pts_ms - self._trimmed_ms >= TRIM_EVERY_MS:
-            _malloc_trim(0)
+        if malloc_trim and pts_ms - self._trimmed_ms >= TRIM_EVERY_MS:
+            malloc_trim(0)
             self._trimmed_ms = pts_ms
         self.frames += 1
         return FrameResult(index, pts_ms, captured, self._ms(), regions, annotated, stage_ms=spent, rss_mb=rss_mb(),

@@ -49,7 +49,7 @@ def run_selftest(folder: Path, layout: dict, texts: list[str]) -> SelfTestResult
 
 
 def _main() -> int:
-    from edge.pipeline import peak_rss_mb
+    from edge.memory import peak_rss_mb
     from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions, match_surface
     from models.catalog import cache_dir
 

@@ -1,0 +1,45 @@
+"""This process's memory: its peak and current resident set, and handing freed heap pages back."""
+
+from __future__ import annotations
+
+import os
+import resource
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far: ``VmHWM`` from ``/proc/self/status`` on Linux.
+    ``ru_maxrss`` is only the fallback elsewhere: Linux carries it across ``execve``, so a replay started
+    by a bigger parent (the benchmark harness after rendering a scenario) would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss_mb() -> float | None:
+    """Current resident set size (Linux ``/proc``; None elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE_MB
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _libc_trim():
+    """glibc's ``malloc_trim``: hands freed heap pages back to the system (None where unavailable)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+malloc_trim = _libc_trim()  # None where glibc is not there
