@@ -10,16 +10,8 @@ from pathlib import Path
 
 import torch
 
-from models.translator.corpus import (
-    assemble,
-    clean_text,
-    has_placeholder,
-    keep_pair,
-    package_pairs,
-    read_mo,
-    split_of,
-    write_sources,
-)
+from models.translator.catalogs import clean_text, has_placeholder, keep_pair, read_mo
+from models.translator.corpus import assemble, package_pairs, split_of, write_sources
 from models.translator.pack import pack, unpack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus" / "files"
