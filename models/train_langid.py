@@ -21,15 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from edge.langid import BUCKETS, MODEL, ngram_ids
+from models.translator.corpus import LANGS, out_dir
 
 LANGUAGES = ("de", "en", "fr", "es", "it")
 
 
 def corpus_lines(corpus: Path, lang: str) -> list[str]:
     if lang == "en":
-        paths = [corpus / "out" / "train.en", *(corpus / f"out-{s}" / "train.en" for s in LANGUAGES[2:])]
+        paths = [out_dir(corpus, source) / "train.en" for source in LANGS]
     else:
-        paths = [corpus / ("out" if lang == "de" else f"out-{lang}") / f"train.{lang}"]
+        paths = [out_dir(corpus, lang) / f"train.{lang}"]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise SystemExit(f"no corpus text at {', '.join(missing)}: run python -m models.translator.corpus --lang de,fr,es,it")
