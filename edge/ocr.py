@@ -112,20 +112,15 @@ def tessdata_dirs() -> list[Path]:
 
 
 def tesseract_language(iso: str) -> tuple[str, Path]:
-    """The Tesseract code for an ISO code and the tessdata folder holding it. ``auto`` (the languages
-    ``--source auto`` tells apart) or ``de+fr``: one reader for several languages ("deu+fra"), from a
-    folder that holds them all."""
-    isos = AUTO_LANGUAGES if iso == "auto" else tuple(iso.split("+"))
-    codes = [TESSERACT_CODES.get(i, i) for i in isos]
+    """The Tesseract code for an ISO code and the tessdata folder holding it."""
+    code = TESSERACT_CODES.get(iso, iso)
     for folder in tessdata_dirs():
-        if all((folder / f"{code}.traineddata").is_file() for code in codes):
-            return "+".join(codes), folder
+        if (folder / f"{code}.traineddata").is_file():
+            return code, folder
     installed = sorted({p.stem for d in tessdata_dirs() for p in d.glob("*.traineddata")} - {"osd"})
-    missing = [c for c in codes if c not in installed] or codes
     raise UnsupportedLanguagePair(
-        f"no Tesseract data for language '{iso}' ({', '.join(c + '.traineddata' for c in missing)}); "
-        f"installed: {', '.join(installed) or 'none'}; install "
-        f"{' '.join('tesseract-ocr-' + c for c in missing)} or run: ar-translate models pull tesseract-{missing[0]}"
+        f"no Tesseract data for language '{iso}' ({code}.traineddata); installed: {', '.join(installed) or 'none'}; "
+        f"install tesseract-ocr-{code} or run: ar-translate models pull tesseract-{code}"
     )
 
 

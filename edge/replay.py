@@ -57,8 +57,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
     """Load every stage's model once, sized by the profile; raises before any frame when something is missing.
     With a cloud service configured (``cloud_configured``, even offline) a pair with no local model is
     not an error: it goes cloud-only, and shows the source text while offline. Source ``auto``: each line
-    is read and translated in the language guessed for it (``edge/autolang.py``); the cloud, which serves
-    one pair, is not asked."""
+    is read and translated in the language guessed for it (``edge/autolang.py``)."""
     cores = len(allowed_cores())
     # more threads than cores only contend (LiteRT: 35 against 25 ms per detection on one core)
     detector = DetectorOptions(model=profile.detector, threads=max(1, min(profile.litert_threads, cores)))
@@ -66,7 +65,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
     if source == "auto":
         from edge.autolang import AutoRecognizer
 
-        recognizer, cloud = AutoRecognizer(OcrOptions()), None
+        recognizer = AutoRecognizer(OcrOptions())  # no cloud: cloud_route offers none for auto
     else:
         recognizer = Recognizer(OcrOptions(language=source))
     translator = None
@@ -83,7 +82,8 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
 
 
 def cloud_route(options: ReplayOptions) -> CloudRoute | None:
-    """The cloud tier, or None: ``--offline`` or no ``--cloud-url`` (then no socket is ever opened)."""
+    """The cloud tier, or None: ``--offline``, no ``--cloud-url`` (then no socket is ever opened), or
+    ``--source auto`` (the service serves one pair a request)."""
     if options.offline or not options.cloud_url or options.ocr_only or options.source == "auto":
         return None
     from cloud_fallback.client import ClientOptions, CloudClient
