@@ -35,7 +35,8 @@ from benchmarks.signs import FONTS, SCHEMES, degrade, render_sign
 from edge.autolang import AutoRecognizer
 from edge.langid import LanguageMemory
 from edge.ocr import AUTO_LANGUAGES, OcrOptions, Recognizer
-from models.translator.evaluate import HERE, load_notices, load_sign_texts
+from models.translator.corpus import EVALUATION_SETS
+from models.translator.evaluate import load_notices, load_sign_texts
 
 WALKS = ("alone", "country", "mixed")
 
@@ -46,7 +47,7 @@ def lines() -> list[tuple[str, str, str]]:
     rows += [("de", "sign", text) for text, _ in load_sign_texts()]
     rows += [("en", kind, refs[0]) for kind, _, refs in load_notices()]
     for lang in ("fr", "es", "it"):
-        rows += [(lang, kind, text) for kind, text, _ in load_notices(HERE / f"eval_{lang}.tsv")]
+        rows += [(lang, kind, text) for kind, text, _ in load_notices(EVALUATION_SETS[lang])]
     return rows
 
 

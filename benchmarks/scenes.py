@@ -40,7 +40,8 @@ import numpy as np
 
 from benchmarks.occluders import draw_passer_by, draw_post, hidden_share, lamp_posts, passers_by
 from benchmarks.signs import background, break_lines, degrade, paste_notice, paste_sign, random_style
-from models.translator.evaluate import HERE, load_notices, load_sign_texts
+from models.translator.corpus import EVALUATION_SETS, LANGS
+from models.translator.evaluate import load_notices, load_sign_texts
 
 HIDDEN_SHARE = 0.5  # a sign more hidden than this is not visible (not in the ground truth)
 MIN_SEGMENT_S = 0.5  # a sign seen for less than this (a flash between two passers-by) is not a segment
@@ -106,7 +107,6 @@ PRESETS = {
     "mixed": SceneOptions(seconds=45, signs=12, seed=43, language="mixed", pair_share=0.3, gap_share=0.25,
                           passers_by=2),
 }
-SCENE_LANGUAGES = ("de", "fr", "es", "it")
 NOTICE_TEXT = 0.75  # a notice's letters are this much smaller than a sign's (it holds more words)
 
 
@@ -277,12 +277,12 @@ def sign_catalog(language: str) -> tuple[list[tuple[str, list[str]]], dict[str, 
     """The sign texts with their accepted translations, and each text's language. German: the sign-text
     set; French, Spanish, Italian: the ``sign`` rows of their evaluation sets (a scenario measures, it
     tunes nothing); ``mixed``: the four interleaved, so every stretch of the street mixes them."""
-    if language not in (*SCENE_LANGUAGES, "mixed"):
-        raise ValueError(f"no sign texts in '{language}': choose from {', '.join(SCENE_LANGUAGES)} or mixed")
+    if language not in (*LANGS, "mixed"):
+        raise ValueError(f"no sign texts in '{language}': choose from {', '.join(LANGS)} or mixed")
     per_language = {"de": load_sign_texts()} | {
-        lang: [(text, refs) for kind, text, refs in load_notices(HERE / f"eval_{lang}.tsv") if kind == "sign"]
-        for lang in SCENE_LANGUAGES[1:]}
-    chosen = SCENE_LANGUAGES if language == "mixed" else (language,)
+        lang: [(text, refs) for kind, text, refs in load_notices(EVALUATION_SETS[lang]) if kind == "sign"]
+        for lang in LANGS[1:]}
+    chosen = LANGS if language == "mixed" else (language,)
     catalog = [row for rows in zip(*(per_language[lang] for lang in chosen)) for row in rows]
     languages = {text: lang for lang in chosen for text, _ in per_language[lang]}
     return catalog, languages
