@@ -93,20 +93,22 @@ def main() -> None:
     shuffled = everything[:]
     random.Random(16).shuffle(shuffled)
     results, cost = {}, {"own_ms_per_line": round(1000 * own_s / len(rows), 1)}
+
+    def costs(spent: float, reads: int) -> dict:
+        return {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
+                "reads_per_line": round(reads / len(rows), 2)}
+
     results["alone"], spent, reads = walk(auto, photos, everything, fresh_each_line=True)
-    cost["alone"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
-                     "reads_per_line": round(reads / len(rows), 2)}
+    cost["alone"] = costs(spent, reads)
     results["country"], spent, reads = {}, 0.0, 0
     for lang in AUTO_LANGUAGES:
         mine = [i for i in shuffled if rows[i][0] == lang]
         got, s, n = walk(auto, photos, mine, fresh_each_line=False)
         results["country"].update(got)
         spent, reads = spent + s, reads + n
-    cost["country"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
-                       "reads_per_line": round(reads / len(rows), 2)}
+    cost["country"] = costs(spent, reads)
     results["mixed"], spent, reads = walk(auto, photos, shuffled, fresh_each_line=False)
-    cost["mixed"] = {"ms_per_line": round(1000 * spent / len(rows), 1), "over_own": round(spent / own_s, 2),
-                     "reads_per_line": round(reads / len(rows), 2)}
+    cost["mixed"] = costs(spent, reads)
     table = defaultdict(Counter)
     lines_out = []
     for i, (lang, kind, text) in enumerate(rows):
