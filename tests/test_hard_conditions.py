@@ -18,7 +18,7 @@ from edge.fusion import align, fuse, hides_only
 from edge.ocr import ink_span
 from edge.pipeline import Pipeline
 from edge.profiles import get_profile
-from edge.scheduler import KeyframeReader, is_piece
+from edge.scheduler import BEYOND_STEP, KeyframeReader, is_piece, line_extent
 from edge.textnorm import normalise
 
 FPS = 15.0
@@ -145,6 +145,9 @@ def test_in_low_light_only_agreeing_readings_of_known_words_are_confirmed(detect
     assert confirmed("Bitte klingeln", 2, 0.4, dim=True)
     assert confirmed("Kasse", 1, 0.9, dim=True)
     assert not confirmed("Kasse", 1, 0.7, dim=True)
+    assert not confirmed("um", 2, 0.9, dim=True) and confirmed("um", 3, 0.5, dim=True)  # two letters: three readings
+    assert confirmed("um", 1, 0.9, dim=False)
+    assert not confirmed("ill", 2, 0.9, dim=True)  # a lamp post's upright edges read as letters
     reader.lexicon = None  # OCR only: no phrase table to ask
     assert confirmed("Bate 000", 3, 0.5, dim=True) and not confirmed("Kasse", 2, 0.9, dim=True)
 
@@ -160,3 +163,37 @@ def test_a_piece_is_a_reading_whose_words_cover_little_of_the_line_or_a_shorter_
     line = np.full((40, 200), 255, np.uint8)
     line[10:30, 20:180] = 0
     assert ink_span(line, [(20, 100)]) == pytest.approx(0.5, abs=0.01) and ink_span(line, [(18, 182)]) == 1.0
+
+
+def dim_sign(text: str, seed: int, text_px: int = 24) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    image, (sign,) = sign_photo([text], seed=seed, styles=[SignStyle(text_px=text_px, scheme="white-on-blue")])
+    return degrade(image, np.random.default_rng(1), noise_sigma=4.0, gain=0.35), sign.box
+
+
+def quad_of(x0: float, x1: float, y: float, h: float) -> np.ndarray:
+    return np.float32([[x0, y], [x1, y], [x1, y + h], [x0, y + h]])
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_line_going_on_past_its_box_is_seen_and_a_post_beside_it_is_not(seed):
+    dim, (x, y, w, h) = dim_sign("Kein Ausgang", seed)
+    assert max(line_extent(dim, quad_of(x, x + w, y, h))) == 0.0  # the whole line: nothing past its ends
+    before, after = line_extent(dim, quad_of(x, x + 0.36 * w, y, h))  # "Kein" only
+    assert before == 0.0 and after > BEYOND_STEP
+    before, after = line_extent(dim, quad_of(x + 0.42 * w, x + w, y, h))  # "Ausgang" only
+    assert before > BEYOND_STEP and after == 0.0
+    draw_post(dim, (x + w + 6, 0, 14, dim.shape[0]), (50.0, 50.0, 55.0))
+    assert max(line_extent(dim, quad_of(x, x + w, y, h))) == 0.0
+
+
+def test_in_low_light_a_box_holding_a_piece_is_read_whole_from_a_grown_box(detector, recognizer, translator):
+    """At dusk the detector often boxes only part of a line (the rest too dim, or behind a post): "Kein" of
+    "Kein Ausgang" would be drawn as "no". The line is read again from a box grown to where its strokes end."""
+    dim, (x, y, w, h) = dim_sign("Kein Ausgang", seed=6)
+    piece = quad_of(x, x + 0.36 * w, y, h)
+    assert normalise(recognizer.read(dim, piece).text) == "kein"
+    reader = KeyframeReader(detector, recognizer, translator)
+    reader._dim = True
+    reading = Reading((x, y, 0.36 * w, h), None, np.zeros((16, 64), np.float32), quad=piece)
+    reader._ocr(dim, reading, piece, (0.0, 0.0), None)
+    assert normalise(reading.text) == "kein ausgang" and not reading.piece
