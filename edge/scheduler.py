@@ -358,9 +358,10 @@ class KeyframeReader:
                    for text, _ in reading.history)
 
     def _known_words(self, text: str) -> bool:
-        """Every word of ``text`` (runs of letters) is in the source language's phrase table."""
+        """Every word of ``text`` (runs of letters) is a word of two letters or more that the source
+        language's phrase table or word list knows (a lone letter is a stroke of noise or a cut glyph)."""
         words = _WORD.findall(text)
-        return bool(words) and all(self.lexicon.get(w) is not None for w in words)
+        return bool(words) and all(len(w) >= 2 and self.lexicon.knows(w) for w in words)
 
     def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],
                 reads: int) -> KeyframeResult:

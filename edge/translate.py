@@ -52,18 +52,24 @@ class Translation:
 
 class PhraseTable:
     """Exact-match lookups in the shipped ``phrases.tsv.gz``, materialised once as SQLite in the
-    user cache so that the device holds none of it in RAM."""
+    user cache so that the device holds none of it in RAM. With the model's word list (``words.txt.gz``,
+    ``models/translator/words.py``) it also answers whether a source word is a known word."""
 
-    def __init__(self, gz_path: Path, cache_dir: Path):
-        digest = hashlib.sha256(gz_path.read_bytes()).hexdigest()[:16]
+    def __init__(self, gz_path: Path, cache_dir: Path, words_path: Path | None = None):
+        sources = [gz_path] + ([words_path] if words_path else [])
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
         db_path = cache_dir / f"phrases-{digest}.sqlite"
         if not db_path.exists():
             cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = db_path.with_suffix(f".{id(self)}.tmp")
             db = sqlite3.connect(tmp)
             db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
+            db.execute("CREATE TABLE words (key TEXT PRIMARY KEY) WITHOUT ROWID")
             with gzip.open(gz_path, "rt", encoding="utf-8") as fh:
                 db.executemany("INSERT OR REPLACE INTO phrases VALUES (?, ?)", (line.rstrip("\n").split("\t", 1) for line in fh))
+            if words_path:
+                with gzip.open(words_path, "rt", encoding="utf-8") as fh:
+                    db.executemany("INSERT OR IGNORE INTO words VALUES (?)", ((line.strip(),) for line in fh if line.strip()))
             db.commit()
             db.close()
             tmp.replace(db_path)
@@ -72,6 +78,12 @@ class PhraseTable:
     def get(self, text: str) -> str | None:
         row = self._db.execute("SELECT en FROM phrases WHERE key = ?", (phrase_key(text),)).fetchone()
         return row[0] if row else None
+
+    def knows(self, word: str) -> bool:
+        """A phrase of its own, or in the word list."""
+        key = phrase_key(word)
+        return self._db.execute("SELECT 1 FROM phrases WHERE key = ? UNION ALL SELECT 1 FROM words WHERE key = ?",
+                                (key, key)).fetchone() is not None
 
 
 class SignGrammar:
@@ -294,7 +306,8 @@ def load_translator(options: TranslatorOptions):
         entry = translator_for(options.source, options.target)
     phrases = grammar = None
     if options.phrase_table and entry.layout.get("phrases") and entry.file("phrases").is_file():
-        phrases = PhraseTable(entry.file("phrases"), cache_dir())
+        words = entry.file("words") if entry.layout.get("words") and entry.file("words").is_file() else None
+        phrases = PhraseTable(entry.file("phrases"), cache_dir(), words)
         if entry.layout.get("grammar") and entry.file("grammar").is_file():
             grammar = SignGrammar(entry.file("grammar"), phrases)
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,

@@ -13,6 +13,7 @@ import torch
 from models.translator.catalogs import clean_text, has_placeholder, keep_pair, read_mo
 from models.translator.corpus import assemble, package_pairs, split_of, write_sources
 from models.translator.pack import pack, unpack
+from models.translator.words import count_words, frequent_words
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus" / "files"
 
@@ -133,3 +134,21 @@ def test_a_packed_checkpoint_unpacks_to_the_same_weights_within_int8_rounding(tm
         step = float(tensor.abs().max()) / 127 + 1e-3
         assert torch.allclose(restored["model"][name], tensor.float(), atol=step), name
     assert model.config.encoder_layers == 2 and model.config.decoder_layers == 1
+
+
+def test_the_word_list_keeps_frequent_words_of_three_letters_or_more_and_the_lexicon_answers_from_it(tmp_path):
+    import gzip
+
+    from edge.translate import PhraseTable
+
+    lines = ["Kein Ausgang"] * 3 + ["Kein Zutritt", "Ausgnag"] + ["zu da"] * 5  # "Ausgnag": a typo, once
+    assert frequent_words(count_words(lines), min_count=3) == ["ausgang", "kein"]  # "zu", "da": too short
+    phrases, listed = tmp_path / "phrases.tsv.gz", tmp_path / "words.txt.gz"
+    with gzip.open(phrases, "wt", encoding="utf-8") as fh:
+        fh.write("zutritt\tadmittance\n")
+    with gzip.open(listed, "wt", encoding="utf-8") as fh:
+        fh.write("ausgang\nkein\n")
+    table = PhraseTable(phrases, tmp_path / "cache", listed)
+    assert table.knows("Ausgang") and table.knows("KEIN") and table.knows("Zutritt") and not table.knows("Zugang")
+    assert table.get("kein") is None and table.get("Zutritt") == "admittance"  # a known word is no translation
+    assert not PhraseTable(phrases, tmp_path / "cache").knows("kein")  # without the list: headwords only

@@ -148,6 +148,8 @@ def test_in_low_light_only_agreeing_readings_of_known_words_are_confirmed(detect
     assert not confirmed("um", 2, 0.9, dim=True) and confirmed("um", 3, 0.5, dim=True)  # two letters: three readings
     assert confirmed("um", 1, 0.9, dim=False)
     assert not confirmed("ill", 2, 0.9, dim=True)  # a lamp post's upright edges read as letters
+    assert confirmed("Kein Ausgang", 2, 0.5, dim=True)  # "kein" is no headword: the model's word list knows it
+    assert not confirmed("Parken verb t m", 2, 0.6, dim=True)  # lone letters are noise or cut glyphs
     reader.lexicon = None  # OCR only: no phrase table to ask
     assert confirmed("Bate 000", 3, 0.5, dim=True) and not confirmed("Kasse", 2, 0.9, dim=True)
 
