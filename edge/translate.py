@@ -50,6 +50,9 @@ class Translation:
     source: str  # "local", "cache" or "cloud"; with ``--source auto`` also "same-language" or "no-model"
 
 
+SCHEMA = b"phrases+words\0"  # the cached SQLite's tables (part of its file name's digest)
+
+
 class PhraseTable:
     """Exact-match lookups in the shipped ``phrases.tsv.gz``, materialised once as SQLite in the
     user cache so that the device holds none of it in RAM. With the model's word list (``words.txt.gz``,
@@ -57,7 +60,8 @@ class PhraseTable:
 
     def __init__(self, gz_path: Path, cache_dir: Path, words_path: Path | None = None):
         sources = [gz_path] + ([words_path] if words_path else [])
-        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+        # the schema's version is hashed too: a copy cached before the words table existed is not reused
+        digest = hashlib.sha256(SCHEMA + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
         db_path = cache_dir / f"phrases-{digest}.sqlite"
         if not db_path.exists():
             cache_dir.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ def _main() -> int:
     started = time.perf_counter()
     phrases = grammar = None
     if layout.get("phrases"):
-        phrases = PhraseTable(folder / layout["phrases"], cache_dir())
+        phrases = PhraseTable(folder / layout["phrases"], cache_dir(), folder / layout["words"] if layout.get("words") else None)
         if layout.get("grammar"):
             grammar = SignGrammar(folder / layout["grammar"], phrases)
     local = LocalTranslator(folder / layout["ct2"], folder / layout["source_spm"], folder / layout["target_spm"],
