@@ -152,3 +152,10 @@ def test_the_word_list_keeps_frequent_words_of_three_letters_or_more_and_the_lex
     assert table.knows("Ausgang") and table.knows("KEIN") and table.knows("Zutritt") and not table.knows("Zugang")
     assert table.get("kein") is None and table.get("Zutritt") == "admittance"  # a known word is no translation
     assert not PhraseTable(phrases, tmp_path / "cache").knows("kein")  # without the list: headwords only
+    import hashlib
+    import sqlite3
+
+    stale = tmp_path / "old" / f"phrases-{hashlib.sha256(phrases.read_bytes()).hexdigest()[:16]}.sqlite"
+    stale.parent.mkdir()
+    sqlite3.connect(stale).execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
+    assert PhraseTable(phrases, stale.parent).knows("Zutritt")  # a copy cached before the word list is not reused
