@@ -161,6 +161,7 @@ class Pipeline(FrameProcessor):
         super().__init__()
         self.cloud = cloud  # None: offline (no socket, ever) or no --cloud-url
         self._asked_at: dict[int, float] = {}  # keyframe index → when it was taken (the cloud budget's start)
+        self._read_pts: dict[int, float] = {}  # frame index → media time of a frame handed to the worker
         self.profile = profile
         self.render_options = render_options or RenderOptions()
         self.reader = KeyframeReader(detector, recognizer, translator, tracker_options)
@@ -204,11 +205,15 @@ class Pipeline(FrameProcessor):
                     self.cloud.ask(BLOCK_QUESTION, text, None, time.monotonic())
             return
         asked_at = self._asked_at.pop(result.frame, time.monotonic())
+        # a region's reading dates from the frame read, not from when the worker's answer arrived: a region
+        # read on frame n is due again 50 ms of video after n, so in real time the worker does not idle a
+        # frame after each answer (it used a third of the core on the hard scenario)
+        read_ms = self._read_pts.pop(result.frame, now_ms)
         self.ocr_reads += result.ocr_reads
         if result.scene != self.tracker.scene:  # taken before a scene change: what it read is not there now
             self.stale_keyframes += 1
             return
-        self.tracker.apply(result.readings, result.snapshot, now_ms, result.gone)
+        self.tracker.apply(result.readings, result.snapshot, now_ms, result.gone, read_ms)
         if self.telemetry:
             for reading in result.readings:
                 if reading.reread and reading.text:
@@ -241,6 +246,7 @@ class Pipeline(FrameProcessor):
             if job and self.cloud:
                 self._asked_at[index] = time.monotonic()
             if job and self._worker and not new_scene:
+                self._read_pts[index] = pts_ms
                 self._worker.submit(job[0], index, image.copy(), *job[1:], scene=self.tracker.scene)
             elif job:
                 if new_scene and job[0] == "read":  # a photo: small text matters, the whole of it in tiles

@@ -272,10 +272,13 @@ class FlowTracker:
         self._after_cut = False
         return [t.snapshot() for t in self.tracks.values()]
 
-    def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float, gone: list[int] = ()) -> None:
+    def apply(self, readings: list[Reading], snapshot: list[Snapshot], now_ms: float, gone: list[int] = (),
+              read_ms: float | None = None) -> None:
         """Attach a keyframe's readings: boxes move from the keyframe to now, matched regions keep
         their ids (lost ones are found again), new text becomes new regions, regions whose content
-        was not at their place in the keyframe (``gone``) are lost, missed regions fade out."""
+        was not at their place in the keyframe (``gone``) are lost, missed regions fade out.
+        ``read_ms``: media time of the frame read (default ``now_ms``), when its regions count as read."""
+        read_ms = now_ms if read_ms is None else read_ms
         before = {s.id: s.box for s in snapshot}
         seen = set()
         for reading in readings:
@@ -293,7 +296,7 @@ class FlowTracker:
                 x, y, w, h = reading.box
                 track.quad_rel = (reading.quad - [x, y]) / [max(w, 1.0), max(h, 1.0)]
             if reading.reread:
-                self._take(track, reading, now_ms)
+                self._take(track, reading, read_ms)
             self.transition(track, Event.READ, now_ms)
         for sid in before:
             track = self.tracks.get(sid)
@@ -309,10 +312,11 @@ class FlowTracker:
             if track.missed >= self.options.missed_keyframes:
                 self.transition(track, Event.MISSED, now_ms)
 
-    def _take(self, track: Track, reading: Reading, now_ms: float) -> None:
-        """A fresh OCR reading of the region: counted, and taken when it is better than what it has."""
+    def _take(self, track: Track, reading: Reading, read_ms: float) -> None:
+        """A fresh OCR reading of the region, taken from the frame at ``read_ms``: counted, and taken when
+        it is better than what it has."""
         track.reads = track.reads + 1 if reading.same_content else 1  # counted per content
-        track.read_ms = now_ms
+        track.read_ms = read_ms
         failed_change = reading.text is None and not reading.same_content and track.text is not None and not track.partial
         if failed_change:
             # changed content that could not be read (blur, a passer-by): keep showing nothing new, and

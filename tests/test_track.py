@@ -193,6 +193,21 @@ def test_a_less_confident_reading_of_unchanged_content_keeps_the_better_one():
     assert read("Gleis 4", 0.5, same=False, track_id=track.id).text == "Gleis 4"  # content changed: taken
 
 
+def test_a_reading_dates_from_the_frame_read_not_from_when_the_worker_answered():
+    """In real time the worker's answer for frame n arrives frames later. The region counts as read at
+    n's time: due again ``every_ms`` of video after n, not after the answer (the worker idled a frame
+    after every answer, a third of the core on the hard walk)."""
+    tracker = FlowTracker()
+    box = (100.0, 100.0, 200.0, 50.0)
+    quad = np.array([[100, 100], [300, 100], [300, 150], [100, 150]], np.float32)
+    reading = Reading(box, None, np.zeros((16, 64), np.float32), text="Gefahr", ocr_conf=0.5, reread=True, quad=quad)
+    tracker.apply([reading], [], 1400.0, read_ms=1000.0)  # read on the frame at 1000 ms, answered at 1400 ms
+    track = tracker.tracks[reading.track_id]
+    assert track.read_ms == 1000.0 and not track.settled
+    assert tracker.unsettled(1400.0, 400.0) == [track]
+    assert tracker.unsettled(1399.0, 400.0) == []
+
+
 def test_a_fragment_read_many_times_still_becomes_the_whole_line_it_grows_into():
     """The demo's "Wartesaal": its first letter entered the frame, was read (as no text) on every
     keyframe until the read cap, then the whole line was detected while still touching the frame's
