@@ -63,6 +63,20 @@ def is_piece(text: str, quad: np.ndarray) -> bool:
     return len(text.strip()) < PIECE_LETTERS * sides[1] / max(1.0, sides[0])
 
 
+def runs_off_frame(shape: tuple[int, ...], quad: np.ndarray, before: float, after: float, edge_px: float) -> bool:
+    """The line's strokes go on from an end of its box (``line_extent``: ``before``, ``after`` heights) to
+    within a step of the frame's edge: the sign goes on past the picture, and what the box holds is a piece
+    of it however whole it reads. The demo's "Wartesaal" entering the picture behind a post was detected
+    as "Wa" in front of the post, confident, for 11 frames: drawn "Va"."""
+    quad = np.asarray(quad, np.float32)
+    height = float(np.linalg.norm(quad[3] - quad[0]))
+    grown = pad_quad(quad, before, after, 0.0)
+    margin = edge_px + BEYOND_STEP * height
+    rows, cols = shape[:2]
+    ends = ([grown[0], grown[3]] if before else []) + ([grown[1], grown[2]] if after else [])
+    return any(x <= margin or y <= margin or x >= cols - margin or y >= rows - margin for x, y in ends)
+
+
 def line_extent(image: np.ndarray, quad: np.ndarray) -> tuple[float, float]:
     """How far the line's strokes go on past the start and the end of its box, in units of its height (0:
     they stop at the box). Walking out from each end in steps of ``BEYOND_STEP`` × the height, a step counts
@@ -298,7 +312,10 @@ class KeyframeReader:
         # in low light the detector often finds a piece of a line (the rest too dim, or behind a post): when the
         # line's strokes go on past its box, it is read again from a box grown to where they end, and when they
         # go on well past it (more than a step), what the box holds is a piece
-        before, after = line_extent(image, quad) if self._dim else (0.0, 0.0)
+        before, after = line_extent(image, quad)
+        if not self._dim:  # in good light the detector finds whole lines: only a frame's edge cuts one
+            reading.partial = reading.partial or runs_off_frame(image.shape, quad, before, after, self.options.edge_px)
+            before = after = 0.0
         cut = max(before, after) > BEYOND_STEP
         if before or after:
             grown = pad_quad(quad, before, after, 0.0)
