@@ -312,9 +312,11 @@ class KeyframeReader:
         # in low light the detector often finds a piece of a line (the rest too dim, or behind a post): when the
         # line's strokes go on past its box, it is read again from a box grown to where they end, and when they
         # go on well past it (more than a step), what the box holds is a piece
-        before, after = line_extent(image, quad)
-        if not self._dim:  # in good light the detector finds whole lines: only a frame's edge cuts one
-            reading.partial = reading.partial or runs_off_frame(image.shape, quad, before, after, self.options.edge_px)
+        before, after = line_extent(image, quad) if self._dim or line is not None else (0.0, 0.0)
+        if not self._dim:  # in good light the detector finds whole lines: only a frame's edge cuts one (a box
+            # that reads as no text is left alone: it is not drawn anyway, and would keep the keyframes coming)
+            reading.partial = reading.partial or (line is not None and runs_off_frame(image.shape, quad, before, after,
+                                                                                      self.options.edge_px))
             before = after = 0.0
         cut = max(before, after) > BEYOND_STEP
         if before or after:
