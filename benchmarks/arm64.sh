@@ -7,7 +7,9 @@
 #   sudo ARCH=amd64 TEST=1 benchmarks/arm64.sh   # the README's other command, `make test`, in that root instead
 #   sudo TEST=1 KEEP=1 TESTS="tests/test_cloud.py" benchmarks/arm64.sh   # a rerun of some tests, no reinstall
 #   sudo TEST=1 JOBS=2 benchmarks/arm64.sh   # the tests in 2 processes (pytest-xdist, into the root's .venv only):
-#                                            # emulated, the whole suite takes about 4 hours on one core
+#                                            # emulated, the whole suite takes about 4 hours on one core, and
+#                                            # test_cloud alone (8 paced fault replays, ~8 min each) over an hour:
+#                                            # `--dist load` spreads its tests over the processes
 #
 # Needs root, debootstrap and qemu-user-static (installed here when missing), binfmt_misc, and the
 # network for Debian's mirror and PyPI. The first run builds the root (debootstrap: about 10 minutes
@@ -69,7 +71,7 @@ if [ -n "${TEST:-}" ]; then
   echo "$arch: make test inside the root (Debian's python3), the README's command as written${TESTS:+ (only $TESTS)}"
   # AR_TRANSLATE_EMULATED: the tests that cannot run under qemu-user (Chromium's renderer) say so and skip
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root QEMU_CPU=cortex-a72 LANG=C.UTF-8 \
-    AR_TRANSLATE_EMULATED="$emulated" PYTEST_ADDOPTS="-rf --durations=15 ${JOBS:+-n $JOBS --dist loadfile} ${TESTS:-}" \
+    AR_TRANSLATE_EMULATED="$emulated" PYTEST_ADDOPTS="-rf --durations=15 ${JOBS:+-n $JOBS --dist load} ${TESTS:-}" \
     bash -c "update-ca-certificates >/dev/null 2>&1; cd /opt/ar-translate && \
       ${JOBS:+make deps-test && .venv/bin/python3 -m pip install -q pytest-xdist && }make test" \
     >"$rootfs/opt/make-test.log" 2>&1 && status=0 || status=$?
