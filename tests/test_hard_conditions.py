@@ -18,10 +18,11 @@ from edge.capture import Frame, FrameSource
 from edge.detect import DetectorOptions, TextBox, join_split_lines
 from edge.fusion import align, fuse, hides_only
 from edge.ocr import ink_span
+from edge.pieces import BEYOND_STEP, is_piece, line_extent, runs_off_frame
 from edge.pipeline import Pipeline
 from edge.profiles import get_profile
 from edge.replay import build_pipeline
-from edge.scheduler import BEYOND_STEP, KeyframeReader, is_piece, line_extent, runs_off_frame
+from edge.scheduler import KeyframeReader
 from edge.textnorm import normalise
 from tests.conftest import DEMO_GT, DEMO_VIDEO
 
