@@ -13,6 +13,7 @@ import torch
 from models.translator.catalogs import clean_text, has_placeholder, keep_pair, read_mo
 from models.translator.corpus import assemble, package_pairs, split_of, write_sources
 from models.translator.pack import pack, unpack
+from models.translator.phrases import build_freedict
 from models.translator.words import count_words, frequent_words
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus" / "files"
@@ -113,6 +114,23 @@ def test_a_french_corpus_reads_french_catalogs_and_freedict_and_never_the_german
     assert ("Nouvelle partie", "New Game") in pairs and ("sortie", "exit") in pairs
     assert ("Fermé le dimanche", "Closed on Sundays") not in pairs  # a text of eval_fr.tsv never enters the corpus
     assert manifest["dropped_as_evaluation_text"] == 1 and manifest["packages"]["dict-freedict-fra-eng"]["pairs"]["dict"] > 60
+
+
+def test_a_french_phrase_table_takes_each_headwords_first_sense_from_freedict(tmp_path):
+    """French has no Ding: its phrase table votes over FreeDict's senses, the first synonym of the first
+    sense winning (sortie: "exit, way out" before "expenses"); it answers through the device's table."""
+    import sqlite3
+
+    from edge.translate import PhraseTable
+    from models.translator.export import export_phrases
+
+    out = tmp_path / "phrases-fr.sqlite"
+    assert build_freedict(FIXTURES, "fr", out) > 30
+    rows = dict(sqlite3.connect(out).execute("SELECT key, en FROM phrases"))
+    assert rows["sortie"] == "exit" and rows["allemand"] == "German"
+    export_phrases(out, tmp_path / "phrases.tsv.gz")
+    table = PhraseTable(tmp_path / "phrases.tsv.gz", tmp_path / "cache")
+    assert table.get("SORTIE") == "exit" and table.get("Sortie de secours") is None
 
 
 def test_a_packed_checkpoint_unpacks_to_the_same_weights_within_int8_rounding(tmp_path):

@@ -5,12 +5,16 @@
   translations each, written before the corpus model was trained; reported per kind;
 - ``sign_texts.tsv``: 68 common sign texts (the set the sign grammar and glossary were written from,
   so the tiers' figures on it flatter them);
-- the held-out test split of the training data (``--test``: ``test.de``/``test.en``).
+- the held-out test split of the training data (``--test``: ``test.de``/``test.en``);
+- for French, Spanish and Italian (``--lang fr|es|it``), ``eval_LANG.tsv`` (sign texts and notices in
+  10 kinds, written before any corpus or model of the pair), reported per kind, with its one-word
+  signs apart (they are dictionary headwords, so they measure vocabulary), and the pair's test split.
 
 Each set is translated by the model alone and by the device's whole chain (glossary, phrase table,
 sign grammar, model), and, with ``--cloud``, by a second model alone at the cloud's beam width.
 
     python -m models.translator.evaluate [--model models/de-en] [--cloud DIR] [--show]
+    python -m models.translator.evaluate --lang fr --model models/fr-en
 """
 
 from __future__ import annotations
@@ -77,6 +81,28 @@ def translators(model: Path, beam_size: int):
     return out
 
 
+def report_pair(label: str, translator, path: Path, show: bool) -> None:
+    """chrF, BLEU and exact on a French, Spanish or Italian evaluation set: all of it, per kind, and
+    its one-word signs apart."""
+    rows = load_notices(path)
+    start = time.perf_counter()
+    hyps = translator.translate([text for _, text, _ in rows])
+    ms = 1000 * (time.perf_counter() - start) / len(rows)
+    total = scores(hyps, [refs for _, _, refs in rows])
+    print(f"{label:34} {path.name:12} chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
+          f"   ({len(rows)} texts, {ms:.1f} ms/text batched)")
+    groups = {kind: [i for i, row in enumerate(rows) if row[0] == kind] for kind in dict.fromkeys(k for k, _, _ in rows)}
+    groups["one-word signs"] = [i for i, (kind, text, _) in enumerate(rows) if kind == "sign" and len(text.split()) == 1]
+    groups["all but those"] = [i for i in range(len(rows)) if i not in set(groups["one-word signs"])]
+    for kind, indices in groups.items():
+        result = scores([hyps[i] for i in indices], [rows[i][2] for i in indices])
+        print(f"{'':34}   {kind:15} chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %"
+              f"  ({len(indices)})")
+    if show:
+        for (_, text, refs), h in zip(rows, hyps):
+            print(f"    {text} → {h}   [{refs[0]}]")
+
+
 def report(label: str, translator, show: bool) -> None:
     notices = load_notices()
     start = time.perf_counter()
@@ -100,22 +126,28 @@ def report(label: str, translator, show: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=HERE.parent / "de-en")
+    parser.add_argument("--lang", default="de", help="source language: de (notices and sign texts), fr, es or it")
+    parser.add_argument("--model", type=Path, help="default: models/LANG-en")
     parser.add_argument("--cloud", type=Path, help="a second CTranslate2 model directory, scored alone at --cloud-beam")
     parser.add_argument("--cloud-beam", type=int, default=4)
-    parser.add_argument("--test", type=Path, default=Path("work/corpus/out"), help="folder with test.de / test.en")
+    parser.add_argument("--test", type=Path, help="folder with test.LANG / test.en (default: the corpus builder's)")
     parser.add_argument("--beam-size", type=int, default=2)
     parser.add_argument("--show", action="store_true", help="print each notice's translation")
     args = parser.parse_args()
-    runs = translators(args.model, args.beam_size)
+    from models.translator.corpus import EVALUATION_SETS, out_dir
+
+    runs = translators(args.model or HERE.parent / f"{args.lang}-en", args.beam_size)
     if args.cloud:
         runs.append((f"cloud model only (beam {args.cloud_beam})", translators(args.cloud, args.cloud_beam)[0][1]))
     for label, translator in runs:
-        report(label, translator, args.show)
-    test_de = args.test / "test.de"
-    if test_de.exists():
-        src = test_de.read_text(encoding="utf-8").splitlines()
-        ref = [[r] for r in (args.test / "test.en").read_text(encoding="utf-8").splitlines()]
+        if args.lang == "de":
+            report(label, translator, args.show)
+        else:
+            report_pair(label, translator, EVALUATION_SETS[args.lang], args.show)
+    test_src = (args.test or out_dir(Path("work/corpus"), args.lang)) / f"test.{args.lang}"
+    if test_src.exists():
+        src = test_src.read_text(encoding="utf-8").splitlines()
+        ref = [[r] for r in (test_src.parent / "test.en").read_text(encoding="utf-8").splitlines()]
         for label, translator in runs[:1] + runs[2:]:
             result = scores(translator.translate(src), ref)
             print(f"{label:34} held-out test chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  ({len(src)} pairs)")

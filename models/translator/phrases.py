@@ -23,6 +23,7 @@ from pathlib import Path
 
 from edge.textnorm import phrase_key
 from models.translator.data import DING_PATH, synonyms
+from models.translator.freedict import ISO3, entries
 
 MAX_WORDS = 3  # signs are short; longer phrases are left to the model
 SIGN_MARKERS = re.compile(r"\((?:Verkehrsschild|Aufschrift|Warnschild|Hinweisschild|displayed notice|traffic sign|road sign)\)")
@@ -55,6 +56,52 @@ def build(source: Path, out: Path) -> int:
                     counts[key][sense] += (2 if rank == 0 else 1) + bonus
                     first_seen.setdefault((key, sense), order)
                     order += 1
+    return write(counts, first_seen, out)
+
+
+def build_freedict(files: Path, lang: str, out: Path) -> int:
+    """The phrase table of a language without Ding, from its two FreeDict databases as the corpus
+    builder unpacked them (``FILES/dict-freedict-fra-eng``, ``FILES/dict-freedict-eng-fra``).
+
+    Votes as for Ding: in ``fra-eng`` each sense's first synonym is the sense, worth 2 in the first
+    sense and 1 in the others; in ``eng-fra`` the English headword is the sense of each of its
+    French synonyms, worth 2 for the first synonym of the first sense and 1 otherwise. FreeDict marks
+    no signage, so there is no sign bonus."""
+    code = ISO3[lang]
+    counts: dict[str, Counter] = defaultdict(Counter)
+    first_seen: dict[tuple[str, str], int] = {}
+    order = 0
+
+    def vote(source: str, english: str, weight: int) -> None:
+        nonlocal order
+        key = phrase_key(source)
+        sense = english[3:] if english.startswith("to ") else english
+        if key and sense and len(key.split()) <= MAX_WORDS:
+            counts[key][sense] += weight
+            first_seen.setdefault((key, sense), order)
+            order += 1
+
+    found = 0
+    for name, to_english in ((f"{code}-eng", True), (f"eng-{code}", False)):
+        folder = files / f"dict-freedict-{name}" / "usr/share/dictd"
+        index, data = folder / f"freedict-{name}.index", folder / f"freedict-{name}.dict.dz"
+        if not (index.is_file() and data.is_file()):
+            continue
+        found += 1
+        for head, senses in entries(index, data):
+            for rank, sense in enumerate(senses):
+                if to_english:
+                    vote(head, sense[0], 2 if rank == 0 else 1)
+                else:
+                    for position, word in enumerate(sense):
+                        vote(word, head, 2 if rank == 0 and position == 0 else 1)
+    if not found:
+        raise SystemExit(f"error: no FreeDict database for {lang} under {files} (run the corpus builder first)")
+    return write(counts, first_seen, out)
+
+
+def write(counts: dict[str, Counter], first_seen: dict[tuple[str, str], int], out: Path) -> int:
+    """Each key's most voted sense (ties: the first seen) into the SQLite table; returns the row count."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
@@ -72,10 +119,15 @@ def build(source: Path, out: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=DING_PATH)
-    parser.add_argument("--out", type=Path, default=Path("work/translator/phrases.sqlite"))
+    parser.add_argument("--lang", default="de", help="de (Ding) or fr, es, it (FreeDict, from the corpus builder's files)")
+    parser.add_argument("--source", type=Path, default=DING_PATH, help="the Ding file (German)")
+    parser.add_argument("--files", type=Path, default=Path("work/corpus/files"),
+                        help="the corpus builder's unpacked packages (French, Spanish, Italian)")
+    parser.add_argument("--out", type=Path, help="default: work/translator/phrases.sqlite (de), phrases-LANG.sqlite")
     args = parser.parse_args()
-    print(f"{build(args.source, args.out)} phrases → {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    out = args.out or Path("work/translator") / ("phrases.sqlite" if args.lang == "de" else f"phrases-{args.lang}.sqlite")
+    n = build(args.source, out) if args.lang == "de" else build_freedict(args.files, args.lang, out)
+    print(f"{n} phrases → {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

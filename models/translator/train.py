@@ -1,4 +1,4 @@
-"""Train the embedded de→en translator: SentencePiece vocabulary + a small Marian Transformer.
+"""Train an embedded X→en translator (``--src-lang``, German by default): SentencePiece + a small Marian Transformer.
 
 Reproducible (seeded), resumable (``--resume`` picks up ``checkpoint.pt``), and sized to finish
 in about an hour on 2 CPU cores: ``--max-steps`` fixes the schedule, ``--max-minutes`` is a
@@ -32,7 +32,7 @@ from transformers import MarianConfig, MarianMTModel
 MAX_TOKENS = 64  # longer pairs (rare long example sentences) are dropped from training
 
 
-def train_vocab(data_dir: Path, out_dir: Path, vocab_size: int) -> Path:
+def train_vocab(data_dir: Path, out_dir: Path, vocab_size: int, src_lang: str = "de") -> Path:
     """Train a joint unigram SentencePiece model on both sides of the training data."""
     model_prefix = out_dir / "spm"
     if (out_dir / "spm.model").exists():
@@ -40,7 +40,7 @@ def train_vocab(data_dir: Path, out_dir: Path, vocab_size: int) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     joint = out_dir / "spm_corpus.txt"
     with joint.open("w", encoding="utf-8") as fh:
-        for lang in ("de", "en"):
+        for lang in (src_lang, "en"):
             fh.write((data_dir / f"train.{lang}").read_text(encoding="utf-8"))
     spm.SentencePieceTrainer.train(
         input=str(joint), model_prefix=str(model_prefix), vocab_size=vocab_size,
@@ -74,10 +74,10 @@ def mixed(de: list[str], en: list[str], kinds: list[str], mix: dict[str, float],
 
 
 def encode_corpus(sp: spm.SentencePieceProcessor, data_dir: Path, split: str,
-                  mix: dict[str, float] | None = None) -> list[tuple[list[int], list[int]]]:
+                  mix: dict[str, float] | None = None, src_lang: str = "de") -> list[tuple[list[int], list[int]]]:
     """Token ids per pair, ``</s>`` appended on both sides; over-long pairs dropped. Training pairs are
     weighted by source kind (``mix``, from ``train.src`` when the corpus builder wrote one)."""
-    de = (data_dir / f"{split}.de").read_text(encoding="utf-8").splitlines()
+    de = (data_dir / f"{split}.{src_lang}").read_text(encoding="utf-8").splitlines()
     en = (data_dir / f"{split}.en").read_text(encoding="utf-8").splitlines()
     kinds_path = data_dir / f"{split}.src"
     if split == "train" and mix and kinds_path.exists():
@@ -193,6 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("work/translator/data"))
     parser.add_argument("--out", type=Path, default=Path("work/translator/run"))
+    parser.add_argument("--src-lang", default="de", help="source language: the corpus files' suffix (train.fr …)")
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--d-model", type=int, default=256)
     parser.add_argument("--layers", type=int, default=3, help="encoder and decoder layers (unless set apart below)")
@@ -220,11 +221,11 @@ def main() -> None:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size)))
+    sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size, args.src_lang)))
     pieces = sp.get_piece_size()
     pad = pieces
-    train_pairs = encode_corpus(sp, args.data, "train", parse_mix(args.mix))
-    dev_pairs = encode_corpus(sp, args.data, "dev")
+    train_pairs = encode_corpus(sp, args.data, "train", parse_mix(args.mix), args.src_lang)
+    dev_pairs = encode_corpus(sp, args.data, "dev", src_lang=args.src_lang)
     model = build_model(pieces, args).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
     step, epoch, cursor = 0, 0, 0
