@@ -69,8 +69,13 @@ def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_pa
             "--heads", "2", "--ffn", "64", "--batch-tokens", "400", "--warmup", "5"]
     run_module("models.translator.train", *tiny, "--max-steps", "12")
     first = (run / "checkpoint.pt").stat().st_mtime_ns
+    import torch
+
+    trained = torch.load(run / "checkpoint.pt", weights_only=False)["minutes"]
     resumed = run_module("models.translator.train", *tiny, "--max-steps", "20", "--resume")
     assert "resumed at step 12" in resumed.stdout
+    # the training time goes on from where it stopped: a time schedule does not start its warm-up again
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["minutes"] > trained > 0
     assert (run / "checkpoint.pt").stat().st_mtime_ns != first
     run_module("models.translator.export", "--run", str(run), "--out", str(out), "--phrases", str(tmp_path / "none"))
     assert {p.name for p in out.iterdir()} >= {"model.bin", "config.json", "shared_vocabulary.json", "spm.model"}
@@ -84,7 +89,6 @@ def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_pa
 
     import ctranslate2
     import sentencepiece
-    import torch
 
     from models.translator.train import build_model, torch_threads
 

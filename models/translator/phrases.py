@@ -63,10 +63,13 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
     """The phrase table of a language without Ding, from its two FreeDict databases as the corpus
     builder unpacked them (``FILES/dict-freedict-fra-eng``, ``FILES/dict-freedict-eng-fra``).
 
-    Votes as for Ding: in ``fra-eng`` each sense's first synonym is the sense, worth 2 in the first
-    sense and 1 in the others; in ``eng-fra`` the English headword is the sense of each of its
-    French synonyms, worth 2 for the first synonym of the first sense and 1 otherwise. FreeDict marks
-    no signage, so there is no sign bonus."""
+    FreeDict lists a sense's synonyms in alphabetical order (89–97 % of the senses with two or more
+    synonyms are sorted, in all six databases), so, unlike Ding's, a sense's first synonym is not its
+    primary one: every link between a headword and a synonym votes, worth 2 in the headword's first
+    sense and 1 in its others, and both directions vote alike (``fra-eng``: gare → stage, station,
+    stop; ``eng-fra``: station → gare in its first sense, stage → gare in its third; so gare →
+    station). Ties go to the first seen, ``fra-eng`` first. FreeDict marks no signage: no sign bonus.
+    """
     code = ISO3[lang]
     counts: dict[str, Counter] = defaultdict(Counter)
     first_seen: dict[tuple[str, str], int] = {}
@@ -90,11 +93,9 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
         found += 1
         for head, senses in entries(index, data):
             for rank, sense in enumerate(senses):
-                if to_english:
-                    vote(head, sense[0], 2 if rank == 0 else 1)
-                else:
-                    for position, word in enumerate(sense):
-                        vote(word, head, 2 if rank == 0 and position == 0 else 1)
+                for word in sense:
+                    source, english = (head, word) if to_english else (word, head)
+                    vote(source, english, 2 if rank == 0 else 1)
     if not found:
         raise SystemExit(f"error: no FreeDict database for {lang} under {files} (run the corpus builder first)")
     return write(counts, first_seen, out)

@@ -228,14 +228,15 @@ def main() -> None:
     dev_pairs = encode_corpus(sp, args.data, "dev", src_lang=args.src_lang)
     model = build_model(pieces, args).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
-    step, epoch, cursor = 0, 0, 0
+    step, epoch, cursor, minutes_before = 0, 0, 0, 0.0
     ckpt_path = args.out / "checkpoint.pt"
     if args.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, epoch, cursor = state["step"], state["epoch"], state["cursor"]
-        print(f"resumed at step {step} (epoch {epoch}, batch {cursor})", flush=True)
+        minutes_before = state.get("minutes", 0.0)  # a time schedule goes on where it stopped
+        print(f"resumed at step {step} (epoch {epoch}, batch {cursor}, {minutes_before:.1f} min trained)", flush=True)
     zero_pad_row(model)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(train_pairs)} train pairs", flush=True)
 
@@ -244,12 +245,13 @@ def main() -> None:
         arch = {"d_model": args.d_model, "layers": args.layers, "heads": args.heads, "ffn": args.ffn,
                 "enc_layers": args.enc_layers, "dec_layers": args.dec_layers}
         state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "epoch": epoch, "cursor": cursor,
-                 "arch": arch}
+                 "arch": arch, "minutes": (time.monotonic() - started) / 60}
         torch.save(state, tmp)
         tmp.replace(ckpt_path)
 
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)
-    started = time.monotonic()
+    run_started = time.monotonic()
+    started = run_started - 60 * minutes_before
     log = (args.out / "train.log").open("a")
     running, tokens, bad_steps = 0.0, 0, 0
     model.train()
@@ -285,7 +287,7 @@ def main() -> None:
             if step % args.log_every == 0:
                 minutes = (time.monotonic() - started) / 60
                 lr = optim.param_groups[0]["lr"]
-                speed = tokens / (minutes * 60)
+                speed = tokens / (time.monotonic() - run_started)  # this process's tokens
                 loss_mean = float(running) / args.log_every
                 msg = f"step {step} loss {loss_mean:.3f} lr {lr:.2e} tgt_tok/s {speed:.0f} min {minutes:.1f}"
                 print(msg, flush=True)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One French, Spanish or Italian → English pair from the corpus to the shipped folder, on CPU cores:
+# the recipe behind models/fr-en (2026-12-02: 80 minutes on 2 cores, see its CARD.md).
+#
+#   models/translator/train_pair.sh LANG [MINUTES] [DEVICE]
+#
+# Needs the corpus (python -m models.translator.corpus --lang de,fr,es,it → work/corpus). Resumable:
+# a stopped run continues from its last checkpoint (every 500 steps) when started again.
+set -euo pipefail
+lang=$1 minutes=${2:-80} device=${3:-cpu}
+data=work/corpus/out-$lang run=work/runs/$lang out=models/$lang-en
+[ -f "$data/train.$lang" ] || { echo "error: no corpus in $data (python -m models.translator.corpus --lang $lang)" >&2; exit 2; }
+mkdir -p "$run"
+resume=$([ -f "$run/checkpoint.pt" ] && echo --resume || true)
+if [ ! -f "$run/done.json" ]; then
+  python -m models.translator.train --src-lang "$lang" --data "$data" --out "$run" --vocab-size 8000 \
+    --d-model 256 --enc-layers 4 --dec-layers 2 --heads 4 --ffn 1024 --batch-tokens 6000 --lr 1e-3 --warmup 400 \
+    --max-steps 1000000 --max-minutes "$minutes" --time-schedule --eval-every 500 --log-every 50 \
+    --device "$device" --threads "${THREADS:-2}" $resume
+fi
+python -m models.translator.phrases --lang "$lang" --out "work/translator/phrases-$lang.sqlite"
+python -m models.translator.export --run "$run" --out "$out" --phrases "work/translator/phrases-$lang.sqlite"
+python -m models.translator.words --corpus "$data" --source "$lang" --out "$out/words.txt.gz"
+python -c "import json, sys; from pathlib import Path; from models.translator.corpus import write_sources; \
+write_sources(json.loads(Path('$data/manifest.json').read_text()), Path('$out/SOURCES.tsv'))"
+python -m models.catalog --refresh
+python -m models.translator.evaluate --lang "$lang"
