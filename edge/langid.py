@@ -28,9 +28,10 @@ ORDERS = (1, 2, 3, 4)
 BUCKETS = 1 << 18
 SAME_LANGUAGE = "same-language"  # translation_source of a line already in the target language
 NO_MODEL = "no-model"  # ... of a line in a language with no installed pair
+UNSURE = "unsure"  # ... of a line whose model translation scored under its model's gate (edge/translate.py)
 # Such lines are not drawn at all (their events still list them): the sign says it better than a copy
-# of its reading, and a misread piece of it would be a wrong overlay
-UNTRANSLATED = (SAME_LANGUAGE, NO_MODEL)
+# of its reading, and a misread piece of it, or a translation the model is unsure of, would be a wrong overlay
+UNTRANSLATED = (SAME_LANGUAGE, NO_MODEL, UNSURE)
 WORD_WEIGHT = 2  # a whole word counts as this many n-grams
 
 

@@ -4,7 +4,10 @@ Tiers, first answer wins: the translation cache (normalised text → translation
 memory, optionally backed by an SQLite file that outlives the run), the service's cache bundle for
 the pair when one was fetched (``edge/bundle.py``), the sign glossary, the
 dictionary phrase table (exact matches of short sign texts, when the model ships one), the sign
-grammar, then the CTranslate2 model, all new texts of a call in one batch. The cloud tier
+grammar, then the CTranslate2 model, all new texts of a call in one batch. A model shipped with a
+gate (``gate.json``: ``min_score``, set on its corpus's dev set by ``models/translator/gate.py``) leaves
+a text untranslated (``unsure``, not drawn) when its translation's mean token log-probability is under
+it: a weakly trained pair shows nothing rather than nonsense. The cloud tier
 (``edge/cloud.py``) answers later, beside this chain, and may replace its answer.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import re
 import sqlite3
 from collections import OrderedDict
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from edge.bundle import BundleCache, lookup, open_bundle
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
+from edge.langid import UNSURE
 from edge.textnorm import normalise, phrase_key
 
 _CLOSING_PUNCT = "!.?:;"
@@ -42,12 +47,14 @@ class TranslatorOptions:
     disk_cache: Path | None = None  # SQLite file keeping translations across runs (None: memory only)
     model: str | None = None  # catalog name of the translator (None: the installed one for the pair)
     bundle: bool = True  # consult the pair's cache bundle from the service, when one was fetched
+    gate: bool = True  # leave a model translation under the model's gate (gate.json) untranslated
 
 
 @dataclass
 class Translation:
     text: str | None  # None: not translated (``--source auto``: a line in the target language or without a pair)
-    source: str  # "local", "cache" or "cloud"; with ``--source auto`` also "same-language" or "no-model"
+    source: str  # "local", "cache" or "cloud"; "unsure" (under the model's gate); with ``--source auto`` also
+    # "same-language" or "no-model"
 
 
 SCHEMA = b"phrases+words\0"  # the cached SQLite's tables (part of its file name's digest)
@@ -148,7 +155,7 @@ class LocalTranslator:
     """A CTranslate2 model with its SentencePiece model(s), loaded once."""
 
     def __init__(self, model_dir: Path, source_spm: Path, target_spm: Path, options: TranslatorOptions,
-                 phrases: PhraseTable | None = None, grammar: SignGrammar | None = None):
+                 phrases: PhraseTable | None = None, grammar: SignGrammar | None = None, min_score: float | None = None):
         try:
             import ctranslate2
             import sentencepiece
@@ -158,6 +165,7 @@ class LocalTranslator:
         self.options = options
         self.phrases = phrases
         self.grammar = grammar
+        self.min_score = min_score  # mean token log-probability under which a model translation is unsure
         self._model = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
                                              inter_threads=1, intra_threads=options.threads)
         self._src = sentencepiece.SentencePieceProcessor(model_file=str(source_spm))
@@ -173,9 +181,10 @@ class LocalTranslator:
             chunks += [pieces[i : i + limit] for i in range(0, len(pieces), limit)]
         return (chunks[: self.options.max_chunks] or [[]]), len(chunks) > self.options.max_chunks
 
-    def translate(self, texts: list[str]) -> list[str]:
+    def translate(self, texts: list[str]) -> list[str | None]:
         """One raw translation per text (surface form not yet matched); phrase-table hits skip the
-        model, long texts are translated chunk by chunk in the same batches."""
+        model, long texts are translated chunk by chunk in the same batches. With a gate, None for a
+        text one of whose chunks the model translated with a mean token log-probability under it."""
         if self.grammar:
             results: list[str | None] = [self.grammar.lookup(t) or self.grammar.get(t) for t in texts]
         else:
@@ -183,17 +192,27 @@ class LocalTranslator:
         split = {i: self._chunks(texts[i]) for i, r in enumerate(results) if r is None}
         jobs = [(i, chunk) for i, (chunks, _) in split.items() for chunk in chunks]
         outputs: dict[int, list[str]] = {}
+        unsure: set[int] = set()
         for start in range(0, len(jobs), self.options.max_batch):
             batch = jobs[start : start + self.options.max_batch]
             hypotheses = self._model.translate_batch(
                 [chunk + ["</s>"] for _, chunk in batch], beam_size=self.options.beam_size,
                 max_decoding_length=self.options.max_output_tokens, repetition_penalty=1.1, no_repeat_ngram_size=4,
+                return_scores=self.min_score is not None,
             )
             for (i, _), out in zip(batch, hypotheses):
                 outputs.setdefault(i, []).append(self._tgt.decode(out.hypotheses[0]))
+                if self.min_score is not None and mean_log_prob(out) < self.min_score:
+                    unsure.add(i)
         for i, parts in outputs.items():
             results[i] = " ".join(p for p in parts if p) + (" …" if split[i][1] else "")
-        return [r or "" for r in results]
+        return [None if i in unsure else r or "" for i, r in enumerate(results)]
+
+
+def mean_log_prob(result) -> float:
+    """A CTranslate2 hypothesis's mean log-probability per token, end of sentence included: its score at
+    the default length penalty of 1 (the sum divided by that count; checked against length_penalty=0)."""
+    return result.scores[0]
 
 
 class TranslationCache:
@@ -281,14 +300,20 @@ class Translator:
             cached = [c if c is not None else stored.get(t) for t, c in zip(texts, cached)]
             missing = [t for t in missing if t not in stored]
         fresh = dict(zip(missing, self.local.translate(missing))) if missing else {}
-        for text, translation in fresh.items():
+        sure = {text: translation for text, translation in fresh.items() if translation is not None}
+        for text, translation in sure.items():  # an unsure text is asked again (the cache keeps answers only)
             self.cache.put(text, translation)
-        if self.disk and fresh:
-            self.disk.put_many(fresh)
-        return [
-            Translation(match_surface(t, c), "cache") if c is not None else Translation(match_surface(t, fresh[t]), "local")
-            for t, c in zip(texts, cached)
-        ]
+        if self.disk and sure:
+            self.disk.put_many(sure)
+
+        def answer(text: str, cached: str | None) -> Translation:
+            if cached is not None:
+                return Translation(match_surface(text, cached), "cache")
+            if fresh[text] is None:
+                return Translation(None, UNSURE)
+            return Translation(match_surface(text, fresh[text]), "local")
+
+        return [answer(t, c) for t, c in zip(texts, cached)]
 
 
 def load_translator(options: TranslatorOptions):
@@ -314,8 +339,10 @@ def load_translator(options: TranslatorOptions):
         phrases = PhraseTable(entry.file("phrases"), cache_dir(), words)
         if entry.layout.get("grammar") and entry.file("grammar").is_file():
             grammar = SignGrammar(entry.file("grammar"), phrases)
+    gate = entry.folder() / "gate.json"
+    min_score = json.loads(gate.read_text())["min_score"] if options.gate and gate.is_file() else None
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,
-                            grammar)
+                            grammar, min_score)
     bundle = open_bundle(f"{options.source}-{options.target}") if options.bundle else None
     name = f"{entry.name}@{entry.version}" if entry.version else entry.name  # answers and caches name the version
     return Translator(local, options, name, bundle)

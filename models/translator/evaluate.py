@@ -20,6 +20,7 @@ sign grammar, model), and, with ``--cloud``, by a second model alone at the clou
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def translators(model: Path, beam_size: int):
         phrases = PhraseTable(model / "phrases.tsv.gz", cache_dir())
         grammar = SignGrammar(model / "grammar.tsv", phrases) if (model / "grammar.tsv").is_file() else None
         out.append(("device chain", LocalTranslator(model, spm, spm, options, phrases, grammar)))
+        if (model / "gate.json").is_file():  # unsure model translations left out (``models/translator/gate.py``)
+            gate = json.loads((model / "gate.json").read_text())["min_score"]
+            out.append(("device chain + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate)))
     return out
 
 
@@ -86,11 +90,17 @@ def report_pair(label: str, translator, path: Path, show: bool) -> None:
     its one-word signs apart."""
     rows = load_notices(path)
     start = time.perf_counter()
-    hyps = translator.translate([text for _, text, _ in rows])
+    answers = translator.translate([text for _, text, _ in rows])
     ms = 1000 * (time.perf_counter() - start) / len(rows)
+    hyps = [a or "" for a in answers]  # an unsure text (gate) is not drawn: scored as nothing
     total = scores(hyps, [refs for _, _, refs in rows])
     print(f"{label:34} {path.name:12} chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
           f"   ({len(rows)} texts, {ms:.1f} ms/text batched)")
+    drawn = [i for i, a in enumerate(answers) if a is not None]
+    if len(drawn) < len(rows):
+        result = scores([hyps[i] for i in drawn], [rows[i][2] for i in drawn])
+        print(f"{'':34}   drawn: {len(drawn)} of {len(rows)}, chrF {result['chrf']:5.1f}  exact {result['exact']:5.1f} %"
+              f" (unsure: {len(rows) - len(drawn)} left untranslated)")
     groups = {kind: [i for i, row in enumerate(rows) if row[0] == kind] for kind in dict.fromkeys(k for k, _, _ in rows)}
     groups["one-word signs"] = [i for i, (kind, text, _) in enumerate(rows) if kind == "sign" and len(text.split()) == 1]
     groups["all but those"] = [i for i in range(len(rows)) if i not in set(groups["one-word signs"])]
@@ -99,14 +109,14 @@ def report_pair(label: str, translator, path: Path, show: bool) -> None:
         print(f"{'':34}   {kind:15} chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %"
               f"  ({len(indices)})")
     if show:
-        for (_, text, refs), h in zip(rows, hyps):
-            print(f"    {text} → {h}   [{refs[0]}]")
+        for (_, text, refs), a in zip(rows, answers):
+            print(f"    {text} → {a if a is not None else '(unsure: not drawn)'}   [{refs[0]}]")
 
 
 def report(label: str, translator, show: bool) -> None:
     notices = load_notices()
     start = time.perf_counter()
-    hyps = translator.translate([de for _, de, _ in notices])
+    hyps = [a or "" for a in translator.translate([de for _, de, _ in notices])]
     ms = 1000 * (time.perf_counter() - start) / len(notices)
     total = scores(hyps, [refs for _, _, refs in notices])
     print(f"{label:34} notices   chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
@@ -120,7 +130,7 @@ def report(label: str, translator, show: bool) -> None:
         for (_, de, refs), h in zip(notices, hyps):
             print(f"    {de} → {h}   [{refs[0]}]")
     signs = load_sign_texts()
-    result = scores(translator.translate([s for s, _ in signs]), [r for _, r in signs])
+    result = scores([a or "" for a in translator.translate([s for s, _ in signs])], [r for _, r in signs])
     print(f"{label:34} sign texts chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %")
 
 
