@@ -88,13 +88,14 @@ def _translate(args: argparse.Namespace) -> int:
         for text in batch:
             result = next(results) if text.strip() else None
             untranslated += result is not None and result.text is None
-            # --source auto: a line already in the target language, or without a pair, is written as it is
+            # a line already in the target language, without a pair (--source auto) or under the model's gate
+            # (unsure) is written as it is
             out.append("" if result is None else text if result.text is None else result.text)
         sys.stdout.write("".join(line + "\n" for line in out))
         sys.stdout.flush()
     if untranslated:
-        print(f"{untranslated} line(s) written as they are: in {args.target} already, or in a language with no "
-              "installed pair", file=sys.stderr)
+        print(f"{untranslated} line(s) written as they are: in {args.target} already, in a language with no "
+              "installed pair, or translated by a model unsure of them (under its gate)", file=sys.stderr)
     return 0
 
 

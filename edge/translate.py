@@ -7,7 +7,8 @@ dictionary phrase table (exact matches of short sign texts, when the model ships
 grammar, then the CTranslate2 model, all new texts of a call in one batch. A model shipped with a
 gate (``gate.json``: ``min_score``, set on its corpus's dev set by ``models/translator/gate.py``) leaves
 a text untranslated (``unsure``, not drawn) when its translation's mean token log-probability is under
-it: a weakly trained pair shows nothing rather than nonsense. The cloud tier
+it, or when the model gave the text back unchanged: a weakly trained pair shows nothing rather than
+nonsense or a copy of the sign. The cloud tier
 (``edge/cloud.py``) answers later, beside this chain, and may replace its answer.
 """
 
@@ -206,6 +207,8 @@ class LocalTranslator:
                     unsure.add(i)
         for i, parts in outputs.items():
             results[i] = " ".join(p for p in parts if p) + (" …" if split[i][1] else "")
+            if self.min_score is not None and normalise(results[i]) == normalise(texts[i]):
+                unsure.add(i)  # a gated model copies what it cannot translate ("Femmes" → "Femmes")
         return [None if i in unsure else r or "" for i, r in enumerate(results)]
 
 

@@ -41,9 +41,9 @@ def test_ray_serve_deployment_answers_like_the_plain_service():
         assert post({"texts": ["Ausgang", "Kein Eingang"]}) == (
             200, {"translations": ["exit", "no entrance"], "model": f"ding-de-en-int8@{find('ding-de-en-int8').version}"})
         assert post({"texts": ["Ausgang"]}, token=None)[0] == 401
-        assert post({"texts": ["Ausgang"], "source": "fr"})[0] == 404
+        assert post({"texts": ["Ausgang"], "source": "nl"})[0] == 404  # no nl→en model
         status, health = http_call(url, "GET", "/healthz", b"", {}, time.monotonic() + 30, 1 << 20)
-        assert status == 200 and json.loads(health)["pairs"] == ["de-en"]
+        assert status == 200 and json.loads(health)["pairs"] == [f"{s}-{t}" for s, t in installed_pairs()]
     finally:
         serve.shutdown()
         ray.shutdown()

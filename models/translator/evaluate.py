@@ -159,7 +159,7 @@ def main() -> None:
         src = test_src.read_text(encoding="utf-8").splitlines()
         ref = [[r] for r in (test_src.parent / "test.en").read_text(encoding="utf-8").splitlines()]
         for label, translator in runs[:1] + runs[2:]:
-            result = scores(translator.translate(src), ref)
+            result = scores([a or "" for a in translator.translate(src)], ref)
             print(f"{label:34} held-out test chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  ({len(src)} pairs)")
 
 

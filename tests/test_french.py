@@ -1,0 +1,58 @@
+"""French on the device: the shipped fr→en model (``models/fr-en``), its FreeDict phrase table and its
+gate, end to end from a rendered sign read by the French Tesseract model the README's install
+provides. None of the texts below is in an evaluation set."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+
+from benchmarks.signs import SignStyle, background, degrade, paste_sign
+from edge.langid import UNSURE
+from edge.translate import TranslatorOptions, load_translator
+from tests.conftest import run_cli
+
+NONSENSE = "Grmbl frzt wq"  # no French: the model's best guess ("Wq Grmbl") scores under its gate
+COPIED = "Xkcd plorf zzt"  # no French either: the model gives it back unchanged, which is no translation
+
+
+def test_french_texts_are_translated_by_the_phrase_table_and_the_model():
+    translator = load_translator(TranslatorOptions(source="fr", target="en"))
+    assert translator.local.phrases.get("Allemand") == "German"  # FreeDict, through the phrase table
+    sure, unsure, copied = translator.translate(["Fermer la porte", NONSENSE, COPIED])
+    assert sure.source == "local" and sure.text.lower() == "close the door"
+    assert unsure.text is None and unsure.source == UNSURE
+    assert copied.text is None and copied.source == UNSURE
+    assert translator.translate([NONSENSE])[0].source == UNSURE  # not cached as an answer: asked again, same verdict
+
+
+def test_without_the_gate_the_model_says_what_it_guessed():
+    translator = load_translator(TranslatorOptions(source="fr", target="en", gate=False))
+    assert translator.local.min_score is None
+    (guess,) = translator.translate([NONSENSE])
+    assert guess.source == "local" and guess.text.lower() == "wq grmbl"
+
+
+def test_the_translate_command_writes_an_unsure_line_as_it_is_and_says_so():
+    result = run_cli("translate", "--source", "fr", "--target", "en", stdin=f"Bienvenue\n{NONSENSE}\n{COPIED}\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["welcome", NONSENSE, COPIED]
+    assert "2 line(s) written as they are" in result.stderr and "unsure" in result.stderr
+
+
+def test_a_french_sign_photo_is_read_and_translated_and_an_unsure_line_is_not_drawn(tmp_path):
+    rng = np.random.default_rng(11)
+    image = background(900, 520, rng)
+    for text, at, scheme in (("Bienvenue", (300, 110), "white-on-blue"), ("Fermer la porte", (420, 250), "black-on-white"),
+                             (NONSENSE, (380, 400), "white-on-green")):
+        paste_sign(image, text, SignStyle(text_px=40, scheme=scheme), at, rng)
+    picture, events = tmp_path / "rue.png", tmp_path / "e.jsonl"
+    cv2.imwrite(str(picture), degrade(image, rng, blur_px=0.5, noise_sigma=3))
+    result = run_cli("replay", str(picture), "--source", "fr", "--offline", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    regions = {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}
+    assert regions["Bienvenue"]["translation"].lower() == "welcome"
+    assert regions["Fermer la porte"]["translation"].lower() == "close the door"
+    assert regions[NONSENSE]["translation"] is None and regions[NONSENSE]["translation_source"] == UNSURE
