@@ -120,7 +120,7 @@ class Engines:
             key = (source, target)
             if key not in self._translators:
                 options = TranslatorOptions(source=source, target=target, beam_size=self.config.beam_size,
-                                            model=self.config.model, bundle=False,
+                                            model=self.config.model, bundle=False, gate=False,  # answers every text
                                             max_batch=max(self.config.max_batch, TranslatorOptions.max_batch))
                 self._translators[key] = load_translator(options)
                 self.model_names[key] = self._translators[key].model_name

@@ -55,7 +55,8 @@ def test_service_translates_with_the_shipped_model(cloud, translator):
     assert status == 200
     assert answer["translations"] == [t.text for t in translator.translate(["Ausgang", "Kein Eingang"])]
     assert answer["model"] == translator.model_name
-    assert call(cloud, "/healthz", method="GET", token=None) == (200, {"status": "ok", "pairs": ["de-en"], "model": "default"})
+    assert call(cloud, "/healthz", method="GET", token=None) == (200, {"status": "ok", "pairs": ["de-en", "fr-en"],
+                                                                     "model": "default"})
     status, spec = call(cloud, "/openapi.json", method="GET", token=None)
     assert status == 200 and {"/v1/translate", "/v1/recognize"} <= set(spec["paths"])
 
@@ -72,13 +73,13 @@ def test_service_refuses_a_missing_or_wrong_token(cloud, token):
     (json.dumps({"texts": ["x" * 1001]}).encode(), 422, "longer than 1000 characters"),
     (json.dumps({"texts": ["Ausgang"] * 65}).encode(), 413, "at most 64"),
     (b"x" * (1 << 20 + 1), 413, "bytes"),
-    (json.dumps({"texts": ["Ausgang"], "source": "fr"}).encode(), 404, "no model for fr-en"),
+    (json.dumps({"texts": ["Ausgang"], "source": "nl"}).encode(), 404, "no model for nl-en"),
 ])
 def test_service_answers_bad_input_with_a_4xx_and_json(cloud, body, status, detail):
     got, answer = call(cloud, "/v1/translate", body)
     assert got == status and detail in answer["detail"]
     if status == 404:
-        assert answer["available"] == ["de-en"]
+        assert answer["available"] == ["de-en", "fr-en"]
 
 
 def test_service_reads_a_crop_and_refuses_what_is_not_one(cloud):

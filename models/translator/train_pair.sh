@@ -21,6 +21,7 @@ fi
 python -m models.translator.phrases --lang "$lang" --out "work/translator/phrases-$lang.sqlite"
 python -m models.translator.export --run "$run" --out "$out" --phrases "work/translator/phrases-$lang.sqlite"
 python -m models.translator.words --corpus "$data" --source "$lang" --out "$out/words.txt.gz"
+python -m models.translator.gate --model "$out" --data "$data" --lang "$lang"
 python -c "import json, sys; from pathlib import Path; from models.translator.corpus import write_sources; \
 write_sources(json.loads(Path('$data/manifest.json').read_text()), Path('$out/SOURCES.tsv'))"
 python -m models.catalog --refresh
