@@ -1,7 +1,7 @@
 """Speed and memory of the shipped models, each measured in a fresh process.
 
 Prints: detector ms/frame per shipped size (640×480 frame in, boxes out), translator ms/phrase at
-batch 1 and batch 8 (sign texts, beam 2, model only), OCR ms per line crop for both engines
+batch 1 and batch 8 per shipped pair (sign texts, beam 2, model only), OCR ms per line crop for both engines
 (in-process tesserocr and the pytesseract fallback), load time of each, and resident memory (RSS)
 after loading (each row in its own process; the last row loads the whole pipeline).
 
@@ -54,12 +54,17 @@ def child(kind: str, threads: int, repeat: int) -> dict:
             detector.detect(image)
             times.append((time.perf_counter() - t) * 1000)
         out["ms_per_frame"] = float(np.median(times))
-    elif kind == "translator":
+    elif kind.startswith("translator:"):
+        from models.translator.corpus import EVALUATION_SETS
+        from models.translator.evaluate import load_notices
+
+        lang = kind.split(":")[1]
         start = time.perf_counter()
-        translator = load_translator(TranslatorOptions(phrase_table=False))
+        translator = load_translator(TranslatorOptions(source=lang, phrase_table=False))
         out["load_ms"] = (time.perf_counter() - start) * 1000
         out["rss_loaded_mb"] = rss_mb()
-        texts = [de for de, _ in load_sign_texts()]
+        texts = [de for de, _ in load_sign_texts()] if lang == "de" else \
+            [text for kind_, text, _ in load_notices(EVALUATION_SETS[lang]) if kind_ == "sign"]
         local = translator.local
         local.translate(texts[:8])
         t = time.perf_counter()
@@ -113,9 +118,10 @@ def main() -> None:
     for size in ("320x256", "480x352", "640x480"):
         r = measure(f"detector:{size}", args.threads, args.repeat)
         print(f"{'detector ' + size:22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} {r['ms_per_frame']:22.1f} ms/frame")
-    r = measure("translator", args.threads, args.repeat)
-    print(f"{'translator de-en':22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} "
-          f"{r['ms_per_phrase_batch1']:10.1f} ms/phrase (batch 1), {r['ms_per_phrase_batch8']:.1f} (batch 8)")
+    for lang in ("de", "fr"):
+        r = measure(f"translator:{lang}", args.threads, args.repeat)
+        print(f"{'translator ' + lang + '-en':22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} "
+              f"{r['ms_per_phrase_batch1']:10.1f} ms/phrase (batch 1), {r['ms_per_phrase_batch8']:.1f} (batch 8)")
     for engine in ("tesserocr", "pytesseract"):
         r = measure(f"ocr:{engine}", args.threads, args.repeat)
         print(f"{'OCR deu ' + engine:22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} {r['ms_per_crop']:22.1f} ms/line")
