@@ -1,6 +1,7 @@
 """The cloud fallback service (``ar-translate serve``): an ASGI app (FastAPI on uvicorn).
 
     POST /v1/translate   {"texts": [...], "source": "de", "target": "en"} → {"translations": [...], "model": "..."}
+                         (a translation is "" where the pair's model is unsure: under its gate.json)
     POST /v1/recognize?source=de&target=en   body: a JPEG or PNG crop of one text line
                          → {"text": "...", "confidence": 0.93, "translation": "...", "model": "..."}
     GET  /v1/models, /v1/models/{name}/{version}, /v1/cache/{pair}   releases and cache bundles
@@ -120,7 +121,7 @@ class Engines:
             key = (source, target)
             if key not in self._translators:
                 options = TranslatorOptions(source=source, target=target, beam_size=self.config.beam_size,
-                                            model=self.config.model, bundle=False, gate=False,  # answers every text
+                                            model=self.config.model, bundle=False,
                                             max_batch=max(self.config.max_batch, TranslatorOptions.max_batch))
                 self._translators[key] = load_translator(options)
                 self.model_names[key] = self._translators[key].model_name
@@ -199,7 +200,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     def batcher(source: str, target: str) -> Batcher:
         if (source, target) not in batchers:
             translator = engines.translator(source, target)
-            batchers[(source, target)] = Batcher(lambda texts: [r.text for r in translator.translate(texts)],
+            # a text the model is unsure of (its gate) is answered "": clients keep what they have, bundles skip it
+            batchers[(source, target)] = Batcher(lambda texts: [r.text or "" for r in translator.translate(texts)],
                                                  config.max_batch, metrics, executor, config.max_queued_texts)
         return batchers[(source, target)]
 
