@@ -53,7 +53,7 @@ class TranslatorOptions:
 
 @dataclass
 class Translation:
-    text: str | None  # None: not translated (``--source auto``: a line in the target language or without a pair)
+    text: str | None  # None: not translated (unsure; ``--source auto``: a line in the target language or without a pair)
     source: str  # "local", "cache" or "cloud"; "unsure" (under the model's gate); with ``--source auto`` also
     # "same-language" or "no-model"
 
@@ -185,7 +185,8 @@ class LocalTranslator:
     def translate(self, texts: list[str]) -> list[str | None]:
         """One raw translation per text (surface form not yet matched); phrase-table hits skip the
         model, long texts are translated chunk by chunk in the same batches. With a gate, None for a
-        text one of whose chunks the model translated with a mean token log-probability under it."""
+        text one of whose chunks the model translated with a mean token log-probability under it, or
+        that the model gave back unchanged."""
         if self.grammar:
             results: list[str | None] = [self.grammar.lookup(t) or self.grammar.get(t) for t in texts]
         else:
