@@ -184,39 +184,53 @@ class LocalTranslator:
 
     def translate(self, texts: list[str]) -> list[str | None]:
         """One raw translation per text (surface form not yet matched); phrase-table hits skip the
-        model, long texts are translated chunk by chunk in the same batches. With a gate, None for a
-        text one of whose chunks the model translated with a mean token log-probability under it, or
-        that the model gave back unchanged."""
+        model. With a gate, None for a text the model translated with a mean token log-probability
+        under it (in one of its chunks), or gave back unchanged."""
         if self.grammar:
             results: list[str | None] = [self.grammar.lookup(t) or self.grammar.get(t) for t in texts]
         else:
             results = [self.phrases.get(t) if self.phrases else None for t in texts]
-        split = {i: self._chunks(texts[i]) for i, r in enumerate(results) if r is None}
-        jobs = [(i, chunk) for i, (chunks, _) in split.items() for chunk in chunks]
-        outputs: dict[int, list[str]] = {}
+        asked = [i for i, r in enumerate(results) if r is None]
         unsure: set[int] = set()
+        for i, (translation, score) in zip(asked, self.model_translate([texts[i] for i in asked])):
+            results[i] = translation
+            # a gated model copies what it cannot translate ("Femmes" → "Femmes")
+            if self.min_score is not None and (score < self.min_score or normalise(translation) == normalise(texts[i])):
+                unsure.add(i)
+        return [None if i in unsure else r or "" for i, r in enumerate(results)]
+
+    def model_translate(self, texts: list[str]) -> list[tuple[str, float]]:
+        """The model's translation of each text, with the lowest mean token log-probability of its chunks
+        (0.0 for a text with nothing to translate): long texts are translated chunk by chunk in the same
+        batches, and a text cut after ``max_chunks`` ends in "…"."""
+        split = [self._chunks(text) for text in texts]
+        jobs = [(i, chunk) for i, (chunks, _) in enumerate(split) for chunk in chunks]
+        parts: list[list[str]] = [[] for _ in texts]
+        scores = [0.0] * len(texts)
         for start in range(0, len(jobs), self.options.max_batch):
             batch = jobs[start : start + self.options.max_batch]
             hypotheses = self._model.translate_batch(
                 [chunk + ["</s>"] for _, chunk in batch], beam_size=self.options.beam_size,
                 max_decoding_length=self.options.max_output_tokens, repetition_penalty=1.1, no_repeat_ngram_size=4,
-                return_scores=self.min_score is not None,
+                return_scores=True,
             )
             for (i, _), out in zip(batch, hypotheses):
-                outputs.setdefault(i, []).append(self._tgt.decode(out.hypotheses[0]))
-                if self.min_score is not None and mean_log_prob(out) < self.min_score:
-                    unsure.add(i)
-        for i, parts in outputs.items():
-            results[i] = " ".join(p for p in parts if p) + (" …" if split[i][1] else "")
-            if self.min_score is not None and normalise(results[i]) == normalise(texts[i]):
-                unsure.add(i)  # a gated model copies what it cannot translate ("Femmes" → "Femmes")
-        return [None if i in unsure else r or "" for i, r in enumerate(results)]
+                parts[i].append(self._tgt.decode(out.hypotheses[0]))
+                scores[i] = min(scores[i], mean_log_prob(out))
+        return [(" ".join(p for p in chunks if p) + (" …" if cut else ""), score)
+                for chunks, (_, cut), score in zip(parts, split, scores)]
 
 
 def mean_log_prob(result) -> float:
     """A CTranslate2 hypothesis's mean log-probability per token, end of sentence included: its score at
     the default length penalty of 1 (the sum divided by that count; checked against length_penalty=0)."""
     return result.scores[0]
+
+
+def read_gate(model_dir: Path) -> float | None:
+    """The model's gate (``gate.json``'s ``min_score``, ``models/translator/gate.py``), None without one."""
+    gate = model_dir / "gate.json"
+    return json.loads(gate.read_text())["min_score"] if gate.is_file() else None
 
 
 class TranslationCache:
@@ -343,8 +357,7 @@ def load_translator(options: TranslatorOptions):
         phrases = PhraseTable(entry.file("phrases"), cache_dir(), words)
         if entry.layout.get("grammar") and entry.file("grammar").is_file():
             grammar = SignGrammar(entry.file("grammar"), phrases)
-    gate = entry.folder() / "gate.json"
-    min_score = json.loads(gate.read_text())["min_score"] if options.gate and gate.is_file() else None
+    min_score = read_gate(entry.folder()) if options.gate else None
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,
                             grammar, min_score)
     bundle = open_bundle(f"{options.source}-{options.target}") if options.bundle else None

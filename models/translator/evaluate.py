@@ -20,7 +20,6 @@ sign grammar, model), and, with ``--cloud``, by a second model alone at the clou
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def scores(hypotheses: list[str], references: list[list[str]]) -> dict:
 
 def translators(model: Path, beam_size: int):
     """(label, translator) for the model alone and for the device's whole chain."""
-    from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions
+    from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions, read_gate
     from models.catalog import cache_dir
 
     options = TranslatorOptions(beam_size=beam_size)
@@ -79,8 +78,8 @@ def translators(model: Path, beam_size: int):
         phrases = PhraseTable(model / "phrases.tsv.gz", cache_dir())
         grammar = SignGrammar(model / "grammar.tsv", phrases) if (model / "grammar.tsv").is_file() else None
         out.append(("device chain", LocalTranslator(model, spm, spm, options, phrases, grammar)))
-        if (model / "gate.json").is_file():  # unsure model translations left out (``models/translator/gate.py``)
-            gate = json.loads((model / "gate.json").read_text())["min_score"]
+        gate = read_gate(model)
+        if gate is not None:  # unsure model translations left out (``models/translator/gate.py``)
             out.append(("device chain + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate)))
     return out
 
