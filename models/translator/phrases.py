@@ -30,11 +30,41 @@ SIGN_MARKERS = re.compile(r"\((?:Verkehrsschild|Aufschrift|Warnschild|Hinweissch
 SIGN_BONUS = 10  # votes a sense marked as signage is worth
 
 
+class Votes:
+    """The senses voted for each phrase key (source phrases of at most ``MAX_WORDS`` words; the English
+    infinitive marker dropped); the most voted wins, ties going to the sense seen first."""
+
+    def __init__(self):
+        self.counts: dict[str, Counter] = defaultdict(Counter)
+        self.first_seen: dict[tuple[str, str], int] = {}
+
+    def add(self, source: str, english: str, weight: int) -> None:
+        key = phrase_key(source)
+        sense = english[3:] if english.startswith("to ") else english
+        if key and sense and len(key.split()) <= MAX_WORDS:
+            self.counts[key][sense] += weight
+            self.first_seen.setdefault((key, sense), len(self.first_seen))
+
+    def write(self, out: Path) -> int:
+        """Each key's winning sense into the SQLite table ``out``; returns the row count."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        db = sqlite3.connect(tmp)
+        db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
+        rows = ((key, max(c, key=lambda en: (c[en], -self.first_seen[(key, en)]))) for key, c in self.counts.items())
+        db.executemany("INSERT INTO phrases VALUES (?, ?)", rows)
+        db.commit()
+        db.execute("VACUUM")
+        n = db.execute("SELECT COUNT(*) FROM phrases").fetchone()[0]
+        db.close()
+        tmp.replace(out)
+        return n
+
+
 def build(source: Path, out: Path) -> int:
     """Write ``out`` (SQLite, table ``phrases(key TEXT PRIMARY KEY, en TEXT)``); returns the row count."""
-    counts: dict[str, Counter] = defaultdict(Counter)
-    first_seen: dict[tuple[str, str], int] = {}
-    order = 0
+    votes = Votes()
     with source.open(encoding="utf-8") as fh:
         for line in fh:
             if " :: " not in line or line.startswith("#"):
@@ -47,16 +77,10 @@ def build(source: Path, out: Path) -> int:
                 en_syn = synonyms(en_sub)
                 if not en_syn:
                     continue
-                sense = en_syn[0][3:] if en_syn[0].startswith("to ") else en_syn[0]
                 bonus = SIGN_BONUS if SIGN_MARKERS.search(de_sub) or SIGN_MARKERS.search(en_sub) else 0
                 for rank, de in enumerate(synonyms(de_sub)):
-                    key = phrase_key(de)
-                    if not key or len(key.split()) > MAX_WORDS:
-                        continue
-                    counts[key][sense] += (2 if rank == 0 else 1) + bonus
-                    first_seen.setdefault((key, sense), order)
-                    order += 1
-    return write(counts, first_seen, out)
+                    votes.add(de, en_syn[0], (2 if rank == 0 else 1) + bonus)
+    return votes.write(out)
 
 
 def build_freedict(files: Path, lang: str, out: Path) -> int:
@@ -71,19 +95,7 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
     station). Ties go to the first seen, ``fra-eng`` first. FreeDict marks no signage: no sign bonus.
     """
     code = ISO3[lang]
-    counts: dict[str, Counter] = defaultdict(Counter)
-    first_seen: dict[tuple[str, str], int] = {}
-    order = 0
-
-    def vote(source: str, english: str, weight: int) -> None:
-        nonlocal order
-        key = phrase_key(source)
-        sense = english[3:] if english.startswith("to ") else english
-        if key and sense and len(key.split()) <= MAX_WORDS:
-            counts[key][sense] += weight
-            first_seen.setdefault((key, sense), order)
-            order += 1
-
+    votes = Votes()
     found = 0
     for name, to_english in ((f"{code}-eng", True), (f"eng-{code}", False)):
         folder = files / f"dict-freedict-{name}" / "usr/share/dictd"
@@ -95,27 +107,10 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
             for rank, sense in enumerate(senses):
                 for word in sense:
                     source, english = (head, word) if to_english else (word, head)
-                    vote(source, english, 2 if rank == 0 else 1)
+                    votes.add(source, english, 2 if rank == 0 else 1)
     if not found:
         raise SystemExit(f"error: no FreeDict database for {lang} under {files} (run the corpus builder first)")
-    return write(counts, first_seen, out)
-
-
-def write(counts: dict[str, Counter], first_seen: dict[tuple[str, str], int], out: Path) -> int:
-    """Each key's most voted sense (ties: the first seen) into the SQLite table; returns the row count."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    db = sqlite3.connect(tmp)
-    db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
-    rows = ((key, max(c, key=lambda en: (c[en], -first_seen[(key, en)]))) for key, c in counts.items())
-    db.executemany("INSERT INTO phrases VALUES (?, ?)", rows)
-    db.commit()
-    db.execute("VACUUM")
-    n = db.execute("SELECT COUNT(*) FROM phrases").fetchone()[0]
-    db.close()
-    tmp.replace(out)
-    return n
+    return votes.write(out)
 
 
 def main() -> None:
