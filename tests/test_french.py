@@ -5,11 +5,14 @@ provides. None of the texts below is in an evaluation set."""
 from __future__ import annotations
 
 import json
+import time
 
 import cv2
 import numpy as np
 
+from benchmarks.faults import TOKEN, service
 from benchmarks.signs import SignStyle, background, degrade, paste_sign
+from cloud_fallback.client import http_call
 from edge.langid import UNSURE
 from edge.translate import TranslatorOptions, load_translator
 from tests.conftest import run_cli
@@ -56,3 +59,14 @@ def test_a_french_sign_photo_is_read_and_translated_and_an_unsure_line_is_not_dr
     assert regions["Bienvenue"]["translation"].lower() == "welcome"
     assert regions["Fermer la porte"]["translation"].lower() == "close the door"
     assert regions[NONSENSE]["translation"] is None and regions[NONSENSE]["translation_source"] == UNSURE
+
+
+def test_the_service_answers_nothing_for_a_text_its_model_is_unsure_of():
+    """The service applies the gate too: a device asking about a line its own model was unsure of gets ""
+    (and keeps drawing nothing), not the same model's ungated guess."""
+    body = json.dumps({"texts": ["Fermer la porte", NONSENSE], "source": "fr"}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    with service() as (url, _):
+        status, payload = http_call(url, "POST", "/v1/translate", body, headers, time.monotonic() + 30, 1 << 20)
+    translations = json.loads(payload)["translations"]
+    assert status == 200 and translations[0].lower() == "close the door" and translations[1] == ""
