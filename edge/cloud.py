@@ -9,8 +9,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from edge.scheduler import drain
 from edge.textnorm import normalise
+from edge.worker import drain
 
 
 @dataclass

@@ -27,11 +27,12 @@ from edge.memory import malloc_trim, peak_rss_mb, rss_mb
 from edge.ocr import Recognizer
 from edge.profiles import DEFAULT, DeviceProfile
 from edge.render import Overlay, RenderOptions, draw_overlay
-from edge.scheduler import BlockTranslations, Cadence, KeyframeReader, KeyframeResult, KeyframeWorker
+from edge.scheduler import BlockTranslations, Cadence, KeyframeReader, KeyframeResult
 from edge.telemetry import TelemetryRecorder
 from edge.textnorm import normalise
 from edge.track import FlowTracker, TrackerOptions
 from edge.translate import Translator, match_surface
+from edge.worker import KeyframeWorker
 
 STAGES = ("detect", "ocr", "translate", "track", "render")
 

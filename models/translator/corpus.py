@@ -37,6 +37,7 @@ import io
 import json
 import random
 import re
+import shutil
 import subprocess
 import tarfile
 from collections import Counter
@@ -277,6 +278,8 @@ def package_list(work: Path, lang: str = "de") -> list[str]:
     listing = work / ("packages.txt" if lang == "de" else f"packages-{lang}.txt")
     if listing.exists():
         return listing.read_text().split()
+    if shutil.which("apt-file") is None:
+        raise SystemExit("error: the corpus build finds its packages with apt-file: apt-get install apt-file")
     if not (work / ".apt-file-updated").exists():
         subprocess.run(["apt-file", "update"], capture_output=True, check=True)
         work.mkdir(parents=True, exist_ok=True)
