@@ -84,16 +84,17 @@ def translators(model: Path, beam_size: int):
     return out
 
 
-def report_pair(label: str, translator, path: Path, show: bool) -> None:
-    """chrF, BLEU and exact on a French, Spanish or Italian evaluation set: all of it, per kind, and
-    its one-word signs apart."""
+def report(label: str, translator, path: Path, show: bool) -> None:
+    """chrF, BLEU and exact on an evaluation set of notices and sign texts (``notices_de.tsv``,
+    ``eval_LANG.tsv``): all of it, per kind, and its one-word signs apart; for a gated chain, what is
+    drawn apart too."""
     rows = load_notices(path)
     start = time.perf_counter()
     answers = translator.translate([text for _, text, _ in rows])
     ms = 1000 * (time.perf_counter() - start) / len(rows)
     hyps = [a or "" for a in answers]  # an unsure text (gate) is not drawn: scored as nothing
     total = scores(hyps, [refs for _, _, refs in rows])
-    print(f"{label:34} {path.name:12} chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
+    print(f"{label:34} {path.name:15} chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
           f"   ({len(rows)} texts, {ms:.1f} ms/text batched)")
     drawn = [i for i, a in enumerate(answers) if a is not None]
     if len(drawn) < len(rows):
@@ -101,8 +102,10 @@ def report_pair(label: str, translator, path: Path, show: bool) -> None:
         print(f"{'':34}   drawn: {len(drawn)} of {len(rows)}, chrF {result['chrf']:5.1f}  exact {result['exact']:5.1f} %"
               f" (unsure: {len(rows) - len(drawn)} left untranslated)")
     groups = {kind: [i for i, row in enumerate(rows) if row[0] == kind] for kind in dict.fromkeys(k for k, _, _ in rows)}
-    groups["one-word signs"] = [i for i, (kind, text, _) in enumerate(rows) if kind == "sign" and len(text.split()) == 1]
-    groups["all but those"] = [i for i in range(len(rows)) if i not in set(groups["one-word signs"])]
+    one_word = [i for i, (kind, text, _) in enumerate(rows) if kind == "sign" and len(text.split()) == 1]
+    if one_word:
+        groups["one-word signs"] = one_word
+        groups["all but those"] = [i for i in range(len(rows)) if i not in set(one_word)]
     for kind, indices in groups.items():
         result = scores([hyps[i] for i in indices], [rows[i][2] for i in indices])
         print(f"{'':34}   {kind:15} chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %"
@@ -112,22 +115,8 @@ def report_pair(label: str, translator, path: Path, show: bool) -> None:
             print(f"    {text} → {a if a is not None else '(unsure: not drawn)'}   [{refs[0]}]")
 
 
-def report(label: str, translator, show: bool) -> None:
-    notices = load_notices()
-    start = time.perf_counter()
-    hyps = [a or "" for a in translator.translate([de for _, de, _ in notices])]
-    ms = 1000 * (time.perf_counter() - start) / len(notices)
-    total = scores(hyps, [refs for _, _, refs in notices])
-    print(f"{label:34} notices   chrF {total['chrf']:5.1f}  BLEU {total['bleu']:5.1f}  exact {total['exact']:5.1f} %"
-          f"   ({ms:.1f} ms/text batched)")
-    for kind in dict.fromkeys(k for k, _, _ in notices):
-        rows = [(h, r) for (k, _, r), h in zip(notices, hyps) if k == kind]
-        result = scores([h for h, _ in rows], [r for _, r in rows])
-        print(f"{'':34}   {kind:13} chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %"
-              f"  ({len(rows)})")
-    if show:
-        for (_, de, refs), h in zip(notices, hyps):
-            print(f"    {de} → {h}   [{refs[0]}]")
+def report_sign_texts(label: str, translator) -> None:
+    """The German sign-text set (``sign_texts.tsv``: one to three words, no kinds)."""
     signs = load_sign_texts()
     result = scores([a or "" for a in translator.translate([s for s, _ in signs])], [r for _, r in signs])
     print(f"{label:34} sign texts chrF {result['chrf']:5.1f}  BLEU {result['bleu']:5.1f}  exact {result['exact']:5.1f} %")
@@ -149,10 +138,9 @@ def main() -> None:
     if args.cloud:
         runs.append((f"cloud model only (beam {args.cloud_beam})", translators(args.cloud, args.cloud_beam)[0][1]))
     for label, translator in runs:
+        report(label, translator, NOTICES if args.lang == "de" else EVALUATION_SETS[args.lang], args.show)
         if args.lang == "de":
-            report(label, translator, args.show)
-        else:
-            report_pair(label, translator, EVALUATION_SETS[args.lang], args.show)
+            report_sign_texts(label, translator)
     test_src = (args.test or out_dir(Path("work/corpus"), args.lang)) / f"test.{args.lang}"
     if test_src.exists():
         src = test_src.read_text(encoding="utf-8").splitlines()

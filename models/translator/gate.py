@@ -23,23 +23,19 @@ MAX_PAIRS = 3000
 
 
 def scored(model: Path, data: Path, lang: str) -> list[tuple[float, float]]:
-    """(mean token log-probability, sentence chrF) of the model's translation of each dev pair."""
-    import ctranslate2
-    import sentencepiece
+    """(mean token log-probability, sentence chrF) of the model's translation of each dev pair, decoded
+    as the device decodes (``LocalTranslator.model_translate``: chunks, beam, penalties)."""
     from sacrebleu.metrics import CHRF
 
-    from edge.translate import mean_log_prob
+    from edge.translate import LocalTranslator, TranslatorOptions
 
-    sp = sentencepiece.SentencePieceProcessor(model_file=str(model / "spm.model"))
-    translator = ctranslate2.Translator(str(model), device="cpu", compute_type="int8", intra_threads=2)
+    spm = model / "spm.model"
+    translator = LocalTranslator(model, spm, spm, TranslatorOptions(source=lang, target="en", threads=2))
     sources = (data / f"dev.{lang}").read_text(encoding="utf-8").splitlines()[:MAX_PAIRS]
     references = (data / "dev.en").read_text(encoding="utf-8").splitlines()[:MAX_PAIRS]
-    pieces = [sp.encode(s, out_type=str)[:48] + ["</s>"] for s in sources]
-    results = translator.translate_batch(pieces, beam_size=2, max_decoding_length=96, repetition_penalty=1.1,
-                                         no_repeat_ngram_size=4, return_scores=True, max_batch_size=32)
     chrf = CHRF()
-    return [(mean_log_prob(r), chrf.sentence_score(sp.decode(r.hypotheses[0]), [ref]).score)
-            for r, ref in zip(results, references)]
+    return [(score, chrf.sentence_score(translation, [ref]).score)
+            for (translation, score), ref in zip(translator.model_translate(sources), references)]
 
 
 def choose(rows: list[tuple[float, float]]) -> tuple[float | None, list[dict]]:
