@@ -57,8 +57,9 @@ def test_a_street_of_five_languages_is_read_each_in_its_own_and_only_the_shipped
     assert regions["Nur für Personal"]["translation_source"] == "local" and regions["Nur für Personal"]["translation"]
     # fr→en ships: its model, not "no model", answers, and is unsure of this one (its gate): not drawn either
     assert regions["Fermé le lundi"]["translation_source"] == UNSURE and regions["Fermé le lundi"]["translation"] is None
-    for text in ("Cerrado por obras", "Chiuso per lavori"):  # no pair installed: never a translation
-        assert regions[text]["translation"] is None and regions[text]["translation_source"] == NO_MODEL
+    # es→en ships too, and its gate leaves this one undrawn ("Encrypted by obras" ungated); it→en does not ship
+    assert regions["Cerrado por obras"]["translation"] is None and regions["Cerrado por obras"]["translation_source"] == UNSURE
+    assert regions["Chiuso per lavori"]["translation"] is None and regions["Chiuso per lavori"]["translation_source"] == NO_MODEL
     assert regions["Staff only"]["translation"] is None and regions["Staff only"]["translation_source"] == SAME_LANGUAGE
     summary = json.loads(events.read_text().splitlines()[-1])
     assert "auto: de+fr+es+it+en" in summary["ocr_engine"]
