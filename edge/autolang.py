@@ -6,12 +6,14 @@
   language's model (its letters and word list: "Entrée", not "Entree"). One read per line while the
   language stays the same; two (at most three) when it changes. Readers are made the first time a language is met.
 - ``AutoTranslator`` routes each text to the translator of its language, loaded the first time that
-  language is met (only the pairs in use take memory). A line already in the target language, or in
+  language is met (only the pairs in use take memory); with ``max_pairs`` (a profile's ``auto_pairs``)
+  the pair used least recently is unloaded when one more would be loaded. A line already in the target language, or in
   a language with no installed pair, gets no translation and is not drawn (``UNTRANSLATED``).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -19,6 +21,7 @@ import numpy as np
 
 from edge.errors import UnsupportedLanguagePair
 from edge.langid import NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory
+from edge.memory import malloc_trim
 from edge.ocr import AUTO_LANGUAGES, LineText, OcrOptions, Recognizer, tesseract_language
 from edge.translate import Translation, Translator
 
@@ -73,25 +76,39 @@ class AutoTranslator:
     """Translates each text with the pair of its language (given, or guessed from the text)."""
 
     def __init__(self, target: str, load: Callable[[str], Translator], guesser: LanguageGuesser | None = None,
-                 languages: tuple[str, ...] = AUTO_LANGUAGES):
+                 languages: tuple[str, ...] = AUTO_LANGUAGES, max_pairs: int | None = None):
         self.target = target
         self.load = load  # language → its translator; raises UnsupportedLanguagePair when none is installed
         self.guesser = guesser or LanguageGuesser(languages=languages)
-        self.pairs: dict[str, Translator | None] = {}
+        self.max_pairs = max_pairs  # pairs loaded at once at most (None: every pair met stays loaded)
+        self.pairs: OrderedDict[str, Translator] = OrderedDict()  # loaded, least recently used first
+        self.missing: set[str] = set()  # languages without an installed pair
+        self.loads = 0  # pairs loaded, reloads after an unload included
         self.bundle = None  # no cache bundle: the service's bundles are per pair
 
     @property
     def cache(self):
         """The translation cache of the first pair loaded (the summary reports one)."""
-        return next((t.cache for t in self.pairs.values() if t is not None), None)
+        return next((t.cache for t in self.pairs.values()), None)
 
     def pair(self, lang: str) -> Translator | None:
-        if lang not in self.pairs:
-            try:
-                self.pairs[lang] = self.load(lang)
-            except UnsupportedLanguagePair:
-                self.pairs[lang] = None
-        return self.pairs[lang]
+        if lang in self.missing:
+            return None
+        if lang in self.pairs:
+            self.pairs.move_to_end(lang)
+            return self.pairs[lang]
+        if self.max_pairs is not None and len(self.pairs) >= self.max_pairs:  # unloaded first: never one pair too many
+            while len(self.pairs) >= self.max_pairs:
+                self.pairs.popitem(last=False)  # the least recently used pair: its model's memory goes back ...
+            malloc_trim()  # ... to the system, not only to the allocator
+        try:
+            translator = self.load(lang)
+        except UnsupportedLanguagePair:
+            self.missing.add(lang)
+            return None
+        self.loads += 1
+        self.pairs[lang] = translator
+        return translator
 
     def translate(self, texts: list[str], langs: list[str | None] | None = None) -> list[Translation]:
         langs = [lang or self.guesser.guess(text).lang for text, lang in zip(texts, langs or [None] * len(texts))]

@@ -73,7 +73,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
         try:
             translator = load_translator(TranslatorOptions(source=source, target=target, threads=profile.ct2_threads,
                                                            cache_entries=profile.cache_entries,
-                                                           disk_cache=translation_cache))
+                                                           disk_cache=translation_cache, auto_pairs=profile.auto_pairs))
         except UnsupportedLanguagePair:
             if not cloud_configured:
                 raise

@@ -49,6 +49,7 @@ class TranslatorOptions:
     model: str | None = None  # catalog name of the translator (None: the installed one for the pair)
     bundle: bool = True  # consult the pair's cache bundle from the service, when one was fetched
     gate: bool = True  # leave a model translation under the model's gate (gate.json) untranslated
+    auto_pairs: int | None = None  # source "auto": pairs loaded at once at most (``AutoTranslator.max_pairs``)
 
 
 @dataclass
@@ -342,7 +343,8 @@ def load_translator(options: TranslatorOptions):
     if options.source == "auto":
         from edge.autolang import AutoTranslator
 
-        return AutoTranslator(options.target, lambda lang: load_translator(replace(options, source=lang)))
+        return AutoTranslator(options.target, lambda lang: load_translator(replace(options, source=lang)),
+                              max_pairs=options.auto_pairs)
 
     if options.model:
         entry = require_installed(find(options.model))

@@ -15,6 +15,8 @@ from edge.autolang import AutoRecognizer, AutoTranslator
 from edge.errors import UnsupportedLanguagePair
 from edge.langid import NO_MODEL, SAME_LANGUAGE, UNSURE, LanguageGuesser, LanguageMemory
 from edge.ocr import OcrOptions, tesseract_language
+from edge.profiles import get_profile
+from edge.translate import TranslatorOptions, load_translator
 from tests.conftest import run_cli
 
 LINES = {"Nur für Personal": "de", "Fermé le lundi": "fr", "Cerrado por obras": "es",
@@ -90,6 +92,19 @@ def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met(transl
     assert out[0].text.lower() == "emergency exit" and out[1].text is None and out[2].text is None
     assert loaded == ["de", "fr"]  # English is the target: no pair; each pair loaded once
     assert auto.translate(["Bitte nicht rauchen"])[0].text  # no language given: guessed from the text
+
+
+def test_a_profile_with_one_pair_unloads_the_least_recently_used_one():
+    """``pi4``'s ``auto_pairs=1``: a walk past three languages holds one model at a time, reloading a pair
+    when its language comes back, with the same answers."""
+    auto = load_translator(TranslatorOptions(source="auto", auto_pairs=get_profile("pi4").auto_pairs))
+    texts, langs = ["Notausgang", "Bienvenue", "Bienvenidos", "Notausgang", "Bienvenue"], ["de", "fr", "es", "de", "fr"]
+    answers = [auto.translate([text], [lang])[0].text.lower() for text, lang in zip(texts, langs)]
+    assert answers == ["emergency exit", "welcome", "welcome", "emergency exit", "welcome"]
+    assert list(auto.pairs) == ["fr"] and auto.loads == 5
+    everything = load_translator(TranslatorOptions(source="auto"))  # no limit: each pair loaded once, kept
+    everything.translate(texts, langs)
+    assert list(everything.pairs) == ["de", "fr", "es"] and everything.loads == 3
 
 
 def test_a_missing_tesseract_language_is_named_before_any_frame(tmp_path, monkeypatch):
