@@ -54,6 +54,8 @@ class OcrOptions:
     language: str = "de"  # ISO 639-1 code of the sign text
     engine: str = "auto"  # "tesserocr", "pytesseract", "ppocr" (the neural line reader), "best" (both: the
     # cloud's) or "auto": ppocr for NEURAL_LANGUAGES when its model is built, else tesserocr, else pytesseract
+    neural: bool = True  # engine "auto" may use the neural reader (False: Tesseract for every language; it
+    # costs 68 MB resident, where a Tesseract language costs 12–14)
     neural_min_conf: float = 0.5  # the neural reader's readings below this mean character confidence are dropped
     second_opinion_below: float = 0.7  # engine "best": a reading less sure than this is read by the other engine
     # too, and the more confident reading is kept
@@ -301,7 +303,8 @@ def _make_engine(name: str, code: str, tessdata: Path):
 def _neural_reader(options: OcrOptions):
     """The neural line reader when ``options`` ask for it ("ppocr", "best", or "auto" for a language in
     ``NEURAL_LANGUAGES``), else None."""
-    wanted = options.engine in ("ppocr", "best") or (options.engine == "auto" and options.language in NEURAL_LANGUAGES)
+    wanted = options.engine in ("ppocr", "best") or (options.engine == "auto" and options.neural
+                                                     and options.language in NEURAL_LANGUAGES)
     if not wanted:
         return None
     from edge.ppocr import PpocrReader

@@ -39,14 +39,17 @@ class DeviceProfile:
     # this often (at 15 fps: every frame). Hard scenario, pi4, 1 core: rereads at 150 ms and keyframes at the
     # cadence's own pace found 5/12 signs at 25 ms/frame; 50 / 300 ms found 9/12 at 31 ms/frame
     auto_pairs: int | None = None  # ``--source auto``: translation pairs loaded at once at most (None: all met)
+    auto_neural: bool = True  # ``--source auto``: English lines read by the neural reader (68 MB resident); off, by
+    # Tesseract (12 MB): with English the target, an English line is only told apart, never drawn
 
 
 PROFILES = {
     "desktop": DeviceProfile("desktop", None, "ppocrv4-det-640x480-int8", 2, 1, 1, 100, 1000, 4096, 480, None),
     "phone": DeviceProfile("phone", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, 400),
-    "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 2000, 1024, 320, 250, auto_pairs=1),
+    "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 2000, 1024, 320, 250, auto_pairs=1,
+                         auto_neural=False),
     "pi-zero-2": DeviceProfile("pi-zero-2", 4, "ppocrv4-det-320x256-int8", 1, 1, 1, 150, 3000, 512, 240, 200, 0,
-                               auto_pairs=1),
+                               auto_pairs=1, auto_neural=False),
 }
 # Without --profile: the defaults the README's demo figures were taken with.
 DEFAULT = DeviceProfile("default", None, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, None)

@@ -65,7 +65,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
     if source == "auto":
         from edge.autolang import AutoRecognizer
 
-        recognizer = AutoRecognizer(OcrOptions())  # no cloud: cloud_route offers none for auto
+        recognizer = AutoRecognizer(OcrOptions(neural=profile.auto_neural))  # no cloud: cloud_route offers none for auto
     else:
         recognizer = Recognizer(OcrOptions(language=source))
     translator = None
