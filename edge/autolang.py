@@ -7,8 +7,9 @@
   language stays the same; two (at most three) when it changes. Readers are made the first time a language is met.
 - ``AutoTranslator`` routes each text to the translator of its language, loaded the first time that
   language is met (only the pairs in use take memory); with ``max_pairs`` (a profile's ``auto_pairs``)
-  the pair used least recently is unloaded when one more would be loaded. A line already in the target language, or in
-  a language with no installed pair, gets no translation and is not drawn (``UNTRANSLATED``).
+  the pair used least recently is unloaded before one more is loaded. A line already in the target
+  language, or in a language with no installed pair, gets no translation and is not drawn
+  (``UNTRANSLATED``).
 """
 
 from __future__ import annotations
