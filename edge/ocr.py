@@ -55,7 +55,7 @@ class OcrOptions:
     engine: str = "auto"  # "tesserocr", "pytesseract", "ppocr" (the neural line reader), "best" (both: the
     # cloud's) or "auto": ppocr for NEURAL_LANGUAGES when its model is built, else tesserocr, else pytesseract
     neural: bool = True  # engine "auto" may use the neural reader (False: Tesseract for every language; it
-    # costs 68 MB resident, where a Tesseract language costs 12–14)
+    # costs 68 MB resident, where a Tesseract language costs 8–14)
     neural_min_conf: float = 0.5  # the neural reader's readings below this mean character confidence are dropped
     second_opinion_below: float = 0.7  # engine "best": a reading less sure than this is read by the other engine
     # too, and the more confident reading is kept

@@ -108,7 +108,7 @@ def test_a_profile_with_one_pair_unloads_the_least_recently_used_one():
 
 
 def test_a_small_profile_reads_english_with_tesseract_in_auto_mode():
-    """The neural English reader costs 68 MB resident against 12–14 MB for a Tesseract language; with
+    """The neural English reader costs 68 MB resident against 8–14 MB for a Tesseract language; with
     English the target, an English line is only told apart, so ``pi4`` reads it with Tesseract."""
     small = AutoRecognizer(OcrOptions(neural=get_profile("pi4").auto_neural))
     assert small.reader("en").neural is None and small.reader("en").engine is not None
