@@ -40,7 +40,7 @@ class DeviceProfile:
     # cadence's own pace found 5/12 signs at 25 ms/frame; 50 / 300 ms found 9/12 at 31 ms/frame
     auto_pairs: int | None = None  # ``--source auto``: translation pairs loaded at once at most (None: all met)
     auto_neural: bool = True  # ``--source auto``: English lines read by the neural reader (68 MB resident); off, by
-    # Tesseract (8–14 MB): with English the target, an English line is only told apart, never drawn
+    # Tesseract (8–14 MB) when English is the target (an English line is then only told apart, never drawn)
 
 
 PROFILES = {

@@ -65,7 +65,9 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
     if source == "auto":
         from edge.autolang import AutoRecognizer
 
-        recognizer = AutoRecognizer(OcrOptions(neural=profile.auto_neural))  # no cloud: cloud_route offers none for auto
+        # a small profile reads English with Tesseract when English is the target (its lines are only told apart)
+        neural = profile.auto_neural or target != "en"
+        recognizer = AutoRecognizer(OcrOptions(neural=neural))  # no cloud: cloud_route offers none for auto
     else:
         recognizer = Recognizer(OcrOptions(language=source))
     translator = None
