@@ -77,9 +77,11 @@ class AutoTranslator:
     """Translates each text with the pair of its language (given, or guessed from the text)."""
 
     def __init__(self, target: str, load: Callable[[str], Translator], guesser: LanguageGuesser | None = None,
-                 languages: tuple[str, ...] = AUTO_LANGUAGES, max_pairs: int | None = None):
+                 languages: tuple[str, ...] = AUTO_LANGUAGES, max_pairs: int | None = None,
+                 available: Callable[[str], bool] | None = None):
         self.target = target
         self.load = load  # language → its translator; raises UnsupportedLanguagePair when none is installed
+        self.available = available  # language → whether a pair is installed (asked before a pair is unloaded)
         self.guesser = guesser or LanguageGuesser(languages=languages)
         self.max_pairs = max_pairs  # pairs loaded at once at most (None: every pair met stays loaded)
         self.pairs: OrderedDict[str, Translator] = OrderedDict()  # loaded, least recently used first
@@ -98,6 +100,9 @@ class AutoTranslator:
         if lang in self.pairs:
             self.pairs.move_to_end(lang)
             return self.pairs[lang]
+        if self.available is not None and not self.available(lang):  # nothing to load: the loaded pairs stay
+            self.missing.add(lang)
+            return None
         if self.max_pairs is not None and len(self.pairs) >= self.max_pairs:  # unloaded first: never one pair too many
             while len(self.pairs) >= self.max_pairs:
                 self.pairs.popitem(last=False)  # the least recently used pair: its model's memory goes back ...

@@ -343,8 +343,14 @@ def load_translator(options: TranslatorOptions):
     if options.source == "auto":
         from edge.autolang import AutoTranslator
 
+        def available(lang: str) -> bool:
+            try:
+                return translator_for(lang, options.target) is not None
+            except UnsupportedLanguagePair:
+                return False
+
         return AutoTranslator(options.target, lambda lang: load_translator(replace(options, source=lang)),
-                              max_pairs=options.auto_pairs)
+                              max_pairs=options.auto_pairs, available=available)
 
     if options.model:
         entry = require_installed(find(options.model))

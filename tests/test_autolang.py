@@ -102,6 +102,8 @@ def test_a_profile_with_one_pair_unloads_the_least_recently_used_one():
     answers = [auto.translate([text], [lang])[0].text.lower() for text, lang in zip(texts, langs)]
     assert answers == ["emergency exit", "welcome", "welcome", "emergency exit", "welcome"]
     assert list(auto.pairs) == ["fr"] and auto.loads == 5
+    assert auto.translate(["Chiuso per lavori"], ["it"])[0].source == NO_MODEL  # no it→en: nothing unloaded for it
+    assert list(auto.pairs) == ["fr"] and auto.loads == 5
     everything = load_translator(TranslatorOptions(source="auto"))  # no limit: each pair loaded once, kept
     everything.translate(texts, langs)
     assert list(everything.pairs) == ["de", "fr", "es"] and everything.loads == 3
