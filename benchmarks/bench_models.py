@@ -118,10 +118,9 @@ def main() -> None:
     for size in ("320x256", "480x352", "640x480"):
         r = measure(f"detector:{size}", args.threads, args.repeat)
         print(f"{'detector ' + size:22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} {r['ms_per_frame']:22.1f} ms/frame")
-    from models.catalog import load_catalog
+    from models.catalog import installed_pairs
 
-    shipped = [e.languages[0] for e in load_catalog() if e.kind == "translator" and e.shipped and e.languages[1] == "en"]
-    for lang in shipped:  # every pair the package ships
+    for lang in [source for source, target in installed_pairs() if target == "en"]:  # every pair that loads here
         r = measure(f"translator:{lang}", args.threads, args.repeat)
         print(f"{'translator ' + lang + '-en':22} {r['load_ms']:8.0f} {r['rss_loaded_mb']:18.0f} "
               f"{r['ms_per_phrase_batch1']:10.1f} ms/phrase (batch 1), {r['ms_per_phrase_batch8']:.1f} (batch 8)")

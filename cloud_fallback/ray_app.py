@@ -18,7 +18,8 @@ import os
 from ray import serve
 from ray.serve import Application
 
-from cloud_fallback.server import ServerConfig, create_app, installed_pairs
+from cloud_fallback.server import ServerConfig, create_app
+from models.catalog import installed_pairs
 
 
 def build(config: ServerConfig, min_replicas: int = 1, max_replicas: int = 4, target_ongoing_requests: int = 16,

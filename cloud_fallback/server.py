@@ -321,14 +321,6 @@ def serve(config: ServerConfig, host: str, port: int, tls_cert: str | None = Non
                 ssl_keyfile=tls_key)
 
 
-def installed_pairs(model: str | None = None) -> list[tuple[str, str]]:
-    """The language pairs the service can answer: the named model's, else every installed translator's."""
-    from models.catalog import find, load_catalog
-
-    entries = [find(model)] if model else load_catalog()
-    return sorted({tuple(e.languages) for e in entries if e.kind == "translator" and e.installed()})
-
-
 class BackgroundServer:
     """The app on uvicorn in a thread of this process (tests, the load generator): ``with
     BackgroundServer(app) as url: ...``; port 0 picks a free port."""

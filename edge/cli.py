@@ -134,8 +134,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from cloud_fallback.guard import resolve_token
-    from cloud_fallback.server import ServerConfig, installed_pairs, serve
-    from models.catalog import user_home
+    from cloud_fallback.server import ServerConfig, serve
+    from models.catalog import installed_pairs, user_home
 
     token, generated = resolve_token(args.token, os.environ, args.token_file, args.host)
     pairs = installed_pairs(args.model)

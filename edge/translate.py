@@ -343,11 +343,12 @@ def load_translator(options: TranslatorOptions):
     if options.source == "auto":
         from edge.autolang import AutoTranslator
 
-        def available(lang: str) -> bool:
+        def available(lang: str) -> bool:  # ``translator_for`` answers or raises
             try:
-                return translator_for(lang, options.target) is not None
+                translator_for(lang, options.target)
             except UnsupportedLanguagePair:
                 return False
+            return True
 
         return AutoTranslator(options.target, lambda lang: load_translator(replace(options, source=lang)),
                               max_pairs=options.auto_pairs, available=available)

@@ -135,6 +135,13 @@ def installed_manifest(entry: ModelEntry) -> dict | None:
     return json.loads(manifest.read_text()) if manifest.is_file() else None
 
 
+def installed_pairs(model: str | None = None) -> list[tuple[str, str]]:
+    """The installed translators' language pairs, sorted (the named model's alone when ``model`` is given):
+    what the service answers, what ``models update`` fetches bundles for, what ``bench_models`` measures."""
+    entries = [find(model)] if model else load_catalog()
+    return sorted({tuple(e.languages) for e in entries if e.kind == "translator" and e.installed()})
+
+
 def translator_for(source: str, target: str, entries: list[ModelEntry] | None = None) -> ModelEntry:
     """The installed translator for a pair: a pulled (production) model before the shipped one."""
     entries = entries if entries is not None else load_catalog()

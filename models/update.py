@@ -33,7 +33,16 @@ from urllib.parse import quote
 from cloud_fallback.client import ClientOptions, CloudUnavailable, check_options, http_call, tls_for
 from edge.bundle import check_bundle, store_bundle
 from edge.errors import PullError
-from models.catalog import ModelEntry, catalog_entries, file_problems, load_catalog, open_models_lock, sha256_of, user_home
+from models.catalog import (
+    ModelEntry,
+    catalog_entries,
+    file_problems,
+    installed_pairs,
+    load_catalog,
+    open_models_lock,
+    sha256_of,
+    user_home,
+)
 from models.pull import download, safe_extract
 from models.release import MODEL_DIR, check_version, read_release, version_key
 from models.selftest import run_selftest
@@ -289,6 +298,6 @@ def update(options: UpdateOptions) -> tuple[list[UpdateResult], list[str]]:
     results = [install_release(service, item, installed.get(name), options) for name, item in sorted(newest.items())]
     bundles = []
     if options.bundles:
-        pairs = sorted({"-".join(e.languages) for e in load_catalog() if e.kind == "translator" and e.installed()})
+        pairs = ["-".join(pair) for pair in installed_pairs()]
         bundles = fetch_bundles(service, pairs)
     return results, bundles

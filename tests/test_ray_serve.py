@@ -19,7 +19,8 @@ def test_ray_serve_deployment_answers_like_the_plain_service():
     from ray import serve
 
     from cloud_fallback.ray_app import build
-    from cloud_fallback.server import ServerConfig, installed_pairs
+    from cloud_fallback.server import ServerConfig
+    from models.catalog import installed_pairs
 
     port = free_port()
     app = build(ServerConfig(token="ray-token", pairs=installed_pairs()), max_replicas=2)
