@@ -77,7 +77,9 @@ def test_the_same_street_read_as_german_draws_french_as_a_wrong_translation(tmp_
     assert french and french[0]["translation_source"] == "local" and french[0]["translation"] != french[0]["text"]
 
 
-def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met(translator):
+def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met():
+    translator = load_translator(TranslatorOptions(bundle=False))  # its own cache: the session's shared translator
+    # may have answered "Ausgang" already, and would answer it from its cache
     loaded = []
 
     def load(lang):
@@ -88,7 +90,7 @@ def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met(transl
 
     auto = AutoTranslator("en", load)
     out = auto.translate(["Notausgang", "Staff only", "Sortie de secours", "Ausgang"], ["de", "en", "fr", "de"])
-    assert [t.source for t in out] == ["local", SAME_LANGUAGE, NO_MODEL, "local"] or out[0].source == "cache"
+    assert [t.source for t in out] == ["local", SAME_LANGUAGE, NO_MODEL, "local"]
     assert out[0].text.lower() == "emergency exit" and out[1].text is None and out[2].text is None
     assert loaded == ["de", "fr"]  # English is the target: no pair; each pair loaded once
     assert auto.translate(["Bitte nicht rauchen"])[0].text  # no language given: guessed from the text
