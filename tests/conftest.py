@@ -73,3 +73,24 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None, env: 
     ``timeout`` is for this project's machines: a slower one gets ``machine_pace()`` times longer."""
     return subprocess.run([sys.executable, "-m", "edge", *args], input=stdin, capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=timeout * machine_pace())
+
+
+def replay_sign_photo(folder: Path, lang: str, signs: list[tuple[str, str]], seed: int) -> dict[str, dict]:
+    """A street photo of three signs (text, colour scheme), blurred and noisy as a camera's, replayed
+    offline with ``--source lang``: the first frame's regions by the text read."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from benchmarks.signs import SignStyle, background, degrade, paste_sign
+
+    rng = np.random.default_rng(seed)
+    image = background(900, 520, rng)
+    for (text, scheme), at in zip(signs, [(300, 110), (420, 250), (380, 400)], strict=True):
+        paste_sign(image, text, SignStyle(text_px=40, scheme=scheme), at, rng)
+    picture, events = folder / "street.png", folder / "e.jsonl"
+    cv2.imwrite(str(picture), degrade(image, rng, blur_px=0.5, noise_sigma=3))
+    result = run_cli("replay", str(picture), "--source", lang, "--offline", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    return {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}

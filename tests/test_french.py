@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 import time
 
-import cv2
-import numpy as np
-
 from benchmarks.faults import TOKEN, service
-from benchmarks.signs import SignStyle, background, degrade, paste_sign
 from cloud_fallback.client import http_call
 from edge.langid import UNSURE
 from edge.translate import TranslatorOptions, load_translator
-from tests.conftest import run_cli
+from tests.conftest import replay_sign_photo, run_cli
 
 NONSENSE = "Grmbl frzt wq"  # no French: the model's best guess ("Wq Grmbl") scores under its gate
 COPIED = "Xkcd plorf zzt"  # no French either: the model gives it back unchanged, which is no translation
@@ -46,16 +42,8 @@ def test_the_translate_command_writes_an_unsure_line_as_it_is_and_says_so():
 
 
 def test_a_french_sign_photo_is_read_and_translated_and_an_unsure_line_is_not_drawn(tmp_path):
-    rng = np.random.default_rng(11)
-    image = background(900, 520, rng)
-    for text, at, scheme in (("Bienvenue", (300, 110), "white-on-blue"), ("Fermer la porte", (420, 250), "black-on-white"),
-                             (NONSENSE, (380, 400), "white-on-green")):
-        paste_sign(image, text, SignStyle(text_px=40, scheme=scheme), at, rng)
-    picture, events = tmp_path / "rue.png", tmp_path / "e.jsonl"
-    cv2.imwrite(str(picture), degrade(image, rng, blur_px=0.5, noise_sigma=3))
-    result = run_cli("replay", str(picture), "--source", "fr", "--offline", "--events", str(events))
-    assert result.returncode == 0, result.stderr
-    regions = {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}
+    regions = replay_sign_photo(tmp_path, "fr", [("Bienvenue", "white-on-blue"), ("Fermer la porte", "black-on-white"),
+                                                 (NONSENSE, "white-on-green")], seed=11)
     assert regions["Bienvenue"]["translation"].lower() == "welcome"
     assert regions["Fermer la porte"]["translation"].lower() == "close the door"
     assert regions[NONSENSE]["translation"] is None and regions[NONSENSE]["translation_source"] == UNSURE

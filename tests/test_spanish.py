@@ -5,15 +5,9 @@ command's unsure lines are the same code for every pair: ``tests/test_french.py`
 
 from __future__ import annotations
 
-import json
-
-import cv2
-import numpy as np
-
-from benchmarks.signs import SignStyle, background, degrade, paste_sign
 from edge.langid import UNSURE
 from edge.translate import TranslatorOptions, load_translator
-from tests.conftest import run_cli
+from tests.conftest import replay_sign_photo
 
 NONSENSE = "Grmbl frzt wq"  # no Spanish: the model's guess ("Grm fruf Grm") scores under its gate
 
@@ -31,16 +25,8 @@ def test_spanish_texts_are_translated_by_the_phrase_table_and_the_model():
 
 
 def test_a_spanish_sign_photo_is_read_and_translated_and_an_unsure_line_is_not_drawn(tmp_path):
-    rng = np.random.default_rng(12)
-    image = background(900, 520, rng)
-    for text, at, scheme in (("Bienvenidos", (300, 110), "white-on-blue"), ("Por favor espere", (420, 250), "black-on-white"),
-                             (NONSENSE, (380, 400), "white-on-green")):
-        paste_sign(image, text, SignStyle(text_px=40, scheme=scheme), at, rng)
-    picture, events = tmp_path / "calle.png", tmp_path / "e.jsonl"
-    cv2.imwrite(str(picture), degrade(image, rng, blur_px=0.5, noise_sigma=3))
-    result = run_cli("replay", str(picture), "--source", "es", "--offline", "--events", str(events))
-    assert result.returncode == 0, result.stderr
-    regions = {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}
+    regions = replay_sign_photo(tmp_path, "es", [("Bienvenidos", "white-on-blue"), ("Por favor espere", "black-on-white"),
+                                                 (NONSENSE, "white-on-green")], seed=12)
     assert regions["Bienvenidos"]["translation"].lower() == "welcome"
     assert regions["Por favor espere"]["translation"].lower() == "please wait"
     assert regions[NONSENSE]["translation"] is None and regions[NONSENSE]["translation_source"] == UNSURE
