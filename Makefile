@@ -8,7 +8,8 @@ PY ?= $(VENV)/bin/python3
 VENV_CFG := $(if $(filter $(VENV)/%,$(PY)),$(VENV)/pyvenv.cfg,)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita libtesseract-dev libleptonica-dev pkg-config g++ \
-  fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git
+  fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git \
+  apertium apertium-eng-spa apertium-fr-es apertium-cat-ita apertium-eng-cat
 # Only for the tests: a real headless browser renders the service's telemetry page (tests/test_telemetry.py).
 APT_TEST_PACKAGES := chromium chromium-driver
 STAMP := .make

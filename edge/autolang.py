@@ -105,7 +105,7 @@ class AutoTranslator:
             return None
         if self.max_pairs is not None and len(self.pairs) >= self.max_pairs:  # unloaded first: never one pair too many
             while len(self.pairs) >= self.max_pairs:
-                self.pairs.popitem(last=False)  # the least recently used pair: its model's memory goes back ...
+                self.pairs.popitem(last=False)[1].close()  # the least recently used pair: its memory goes back ...
             malloc_trim()  # ... to the system, not only to the allocator
         try:
             translator = self.load(lang)
@@ -115,6 +115,15 @@ class AutoTranslator:
         self.loads += 1
         self.pairs[lang] = translator
         return translator
+
+    def rules_summary(self) -> dict | None:
+        """The loaded pairs' rule-based tiers, by language (None when none has one)."""
+        tiers = {lang: t.rules_summary() for lang, t in self.pairs.items() if t.rules_summary()}
+        return tiers or None
+
+    def close(self) -> None:
+        for translator in self.pairs.values():
+            translator.close()
 
     def translate(self, texts: list[str], langs: list[str | None] | None = None) -> list[Translation]:
         langs = [lang or self.guesser.guess(text).lang for text, lang in zip(texts, langs or [None] * len(texts))]

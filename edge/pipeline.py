@@ -364,6 +364,7 @@ class Pipeline(FrameProcessor):
             "translation_cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses,
                                   "bundle_hits": self.translator.bundle.hits if self.translator.bundle else None}
             if cache is not None else None,  # an empty cache is falsy: it still reports its zeros
+            "rules": self.translator.rules_summary() if self.translator else None,
             "ocr_engine": self.recognizer.engine_name,
             "keyframes": self.keyframes, "hires_keyframes": self.hires_keyframes, "block_translations": self.blocks.translated,
             "dim_keyframes": self.reader.dim_keyframes, "ocr_reads": self.ocr_reads,

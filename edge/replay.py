@@ -75,7 +75,8 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
         try:
             translator = load_translator(TranslatorOptions(source=source, target=target, threads=profile.ct2_threads,
                                                            cache_entries=profile.cache_entries,
-                                                           disk_cache=translation_cache, auto_pairs=profile.auto_pairs))
+                                                           disk_cache=translation_cache, auto_pairs=profile.auto_pairs,
+                                                           rules=profile.rules))
         except UnsupportedLanguagePair:
             if not cloud_configured:
                 raise
@@ -152,7 +153,9 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         summary["input"] = frames.description
         summary["cores"] = len(cores)
         summary["warnings"] = frames.warnings
-        budget = budget_report(profile, summary["peak_rss_mb"])
+        rules = summary.get("rules") or {}  # the rule-based tier's processes count against the budget too
+        tiers = [rules] if "engine" in rules else list(rules.values())
+        budget = budget_report(profile, summary["peak_rss_mb"] + sum(t["private_mb"] for t in tiers))
         if budget:
             summary["budget"] = budget
             if not budget["ok"]:

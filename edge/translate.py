@@ -23,6 +23,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from edge.apertium import RuleTranslator
+from edge.apertium import installed as apertium_installed
 from edge.bundle import BundleCache, lookup, open_bundle
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.langid import UNSURE
@@ -50,6 +52,8 @@ class TranslatorOptions:
     bundle: bool = True  # consult the pair's cache bundle from the service, when one was fetched
     gate: bool = True  # leave a model translation under the model's gate (gate.json) untranslated
     auto_pairs: int | None = None  # source "auto": pairs loaded at once at most (``AutoTranslator.max_pairs``)
+    rules: bool = True  # Apertium's rule-based tier for the pair, where installed (``edge/apertium.py``; 90–370 MB
+    # of its own processes, so the memory-budgeted profiles turn it off)
 
 
 @dataclass
@@ -157,7 +161,8 @@ class LocalTranslator:
     """A CTranslate2 model with its SentencePiece model(s), loaded once."""
 
     def __init__(self, model_dir: Path, source_spm: Path, target_spm: Path, options: TranslatorOptions,
-                 phrases: PhraseTable | None = None, grammar: SignGrammar | None = None, min_score: float | None = None):
+                 phrases: PhraseTable | None = None, grammar: SignGrammar | None = None, min_score: float | None = None,
+                 rules: RuleTranslator | None = None):
         try:
             import ctranslate2
             import sentencepiece
@@ -168,6 +173,7 @@ class LocalTranslator:
         self.phrases = phrases
         self.grammar = grammar
         self.min_score = min_score  # mean token log-probability under which a model translation is unsure
+        self.rules = rules
         self._model = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
                                              inter_threads=1, intra_threads=options.threads)
         self._src = sentencepiece.SentencePieceProcessor(model_file=str(source_spm))
@@ -184,13 +190,16 @@ class LocalTranslator:
         return (chunks[: self.options.max_chunks] or [[]]), len(chunks) > self.options.max_chunks
 
     def translate(self, texts: list[str]) -> list[str | None]:
-        """One raw translation per text (surface form not yet matched); phrase-table hits skip the
-        model. With a gate, None for a text the model translated with a mean token log-probability
-        under it (in one of its chunks), or gave back unchanged."""
+        """One raw translation per text (surface form not yet matched); the rule-based tier's unmarked
+        answers and phrase-table hits skip the model. With a gate, None for a text the model translated
+        with a mean token log-probability under it (in one of its chunks), or gave back unchanged."""
+        # the rule-based tier first: on the pairs' evaluation sets the FreeDict phrase table before it lost
+        # 3 chrF (its wrong senses for one-word signs, docs/languages.md)
+        results: list[str | None] = self.rules.translate(texts) if self.rules else [None] * len(texts)
         if self.grammar:
-            results: list[str | None] = [self.grammar.lookup(t) or self.grammar.get(t) for t in texts]
-        else:
-            results = [self.phrases.get(t) if self.phrases else None for t in texts]
+            results = [r or self.grammar.lookup(t) or self.grammar.get(t) for t, r in zip(texts, results)]
+        elif self.phrases:
+            results = [r or self.phrases.get(t) for t, r in zip(texts, results)]
         asked = [i for i, r in enumerate(results) if r is None]
         unsure: set[int] = set()
         for i, (translation, score) in zip(asked, self.model_translate([texts[i] for i in asked])):
@@ -302,8 +311,17 @@ class Translator:
         self.model_name = model_name
         self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
-        self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}") \
+        self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}+rules={bool(local.rules)}") \
             if self.options.disk_cache else None
+
+    def rules_summary(self) -> dict | None:
+        """The rule-based tier's answers and memory (None when the pair has none)."""
+        return self.local.rules.summary() if self.local.rules else None
+
+    def close(self) -> None:
+        """Stops the rule-based tier's processes (the model's memory goes with the object)."""
+        if self.local.rules:
+            self.local.rules.close()
 
     def translate(self, texts: list[str], langs: list[str | None] | None = None) -> list[Translation]:
         """One translation per text, in order; texts not in the cache go to the model in one batch.
@@ -367,8 +385,10 @@ def load_translator(options: TranslatorOptions):
         if entry.layout.get("grammar") and entry.file("grammar").is_file():
             grammar = SignGrammar(entry.file("grammar"), phrases)
     min_score = read_gate(entry.folder()) if options.gate else None
+    wants_rules = options.rules and options.target == "en" and apertium_installed(options.source)
+    rules = RuleTranslator(options.source) if wants_rules else None
     local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases,
-                            grammar, min_score)
+                            grammar, min_score, rules)
     bundle = open_bundle(f"{options.source}-{options.target}") if options.bundle else None
     name = f"{entry.name}@{entry.version}" if entry.version else entry.name  # answers and caches name the version
     return Translator(local, options, name, bundle)

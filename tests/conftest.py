@@ -75,9 +75,10 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None, env: 
                           cwd=cwd or ROOT, env=env, timeout=timeout * machine_pace())
 
 
-def replay_sign_photo(folder: Path, lang: str, signs: list[tuple[str, str]], seed: int) -> dict[str, dict]:
+def replay_sign_photo(folder: Path, lang: str, signs: list[tuple[str, str]], seed: int,
+                      profile: str | None = None) -> dict[str, dict]:
     """A street photo of three signs (text, colour scheme), blurred and noisy as a camera's, replayed
-    offline with ``--source lang``: the first frame's regions by the text read."""
+    offline with ``--source lang`` (and ``--profile``): the first frame's regions by the text read."""
     import json
 
     import cv2
@@ -91,6 +92,7 @@ def replay_sign_photo(folder: Path, lang: str, signs: list[tuple[str, str]], see
         paste_sign(image, text, SignStyle(text_px=40, scheme=scheme), at, rng)
     picture, events = folder / "street.png", folder / "e.jsonl"
     cv2.imwrite(str(picture), degrade(image, rng, blur_px=0.5, noise_sigma=3))
-    result = run_cli("replay", str(picture), "--source", lang, "--offline", "--events", str(events))
+    result = run_cli("replay", str(picture), "--source", lang, "--offline", "--events", str(events),
+                     *(["--profile", profile] if profile else []))
     assert result.returncode == 0, result.stderr
     return {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}

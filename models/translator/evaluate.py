@@ -66,8 +66,22 @@ def scores(hypotheses: list[str], references: list[list[str]]) -> dict:
             "exact": round(100.0 * exact / max(1, len(hypotheses)), 1)}
 
 
-def translators(model: Path, beam_size: int):
-    """(label, translator) for the model alone and for the device's whole chain."""
+class RulesOnly:
+    """Apertium's rule-based translation alone (``edge/apertium.py``), its marked answers scored as nothing."""
+
+    def __init__(self, lang: str):
+        from edge.apertium import RuleTranslator
+
+        self.rules = RuleTranslator(lang)
+
+    def translate(self, texts: list[str]) -> list[str | None]:
+        return self.rules.translate(texts)
+
+
+def translators(model: Path, beam_size: int, lang: str = "de"):
+    """(label, translator) for the model alone and for the device's whole chain; where Apertium has a
+    chain for the language, also for it alone and for the chain with it (``rules``)."""
+    from edge.apertium import RuleTranslator, installed
     from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions, read_gate
     from models.catalog import cache_dir
 
@@ -81,6 +95,11 @@ def translators(model: Path, beam_size: int):
         gate = read_gate(model)
         if gate is not None:  # unsure model translations left out (``models/translator/gate.py``)
             out.append(("device chain + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate)))
+        if installed(lang):
+            rules = RuleTranslator(lang)
+            out.append(("rules only (Apertium)", RulesOnly(lang)))
+            out.append(("device chain + rules + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate, rules)))
+            out.append(("rules + model + gate (no phrases)", LocalTranslator(model, spm, spm, options, None, None, gate, rules)))
     return out
 
 
@@ -134,7 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     from models.translator.corpus import EVALUATION_SETS, out_dir
 
-    runs = translators(args.model or HERE.parent / f"{args.lang}-en", args.beam_size)
+    runs = translators(args.model or HERE.parent / f"{args.lang}-en", args.beam_size, args.lang)
     if args.cloud:
         runs.append((f"cloud model only (beam {args.cloud_beam})", translators(args.cloud, args.cloud_beam)[0][1]))
     for label, translator in runs:
