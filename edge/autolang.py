@@ -4,7 +4,8 @@
   (``LanguageMemory``: a traveller is in one country at a time), guesses the reading's language
   (``edge/langid.py``) and, when the guess is another language, reads the line again with that
   language's model (its letters and word list: "Entrée", not "Entree"). One read per line while the
-  language stays the same; two (at most three) when it changes. Readers are made the first time a language is met.
+  language stays the same; two (at most three) when it changes. Readers are made the first time a language is met;
+  with ``max_readers`` (a profile's ``auto_readers``) the reader used least recently is unloaded first.
 - ``AutoTranslator`` routes each text to the translator of its language, loaded the first time that
   language is met (only the pairs in use take memory); with ``max_pairs`` (a profile's ``auto_pairs``)
   the pair used least recently is unloaded before one more is loaded. A line already in the target
@@ -33,20 +34,29 @@ class AutoRecognizer:
     """Reads each line in the language guessed for it, among ``languages``."""
 
     def __init__(self, options: OcrOptions | None = None, languages: tuple[str, ...] = AUTO_LANGUAGES,
-                 guesser: LanguageGuesser | None = None):
+                 guesser: LanguageGuesser | None = None, max_readers: int | None = None):
         for lang in languages:  # a missing Tesseract language fails here, before any frame
             tesseract_language(lang)
         self.options = options or OcrOptions()
         self.languages = tuple(languages)
         self.guesser = guesser or LanguageGuesser(languages=self.languages)
         self.memory = LanguageMemory(self.languages)
-        self.readers: dict[str, Recognizer] = {}
+        self.max_readers = max_readers  # readers loaded at once at most (None: every language met stays loaded)
+        self.readers: OrderedDict[str, Recognizer] = OrderedDict()  # least recently used first
+        self.reader_loads = 0  # readers made, reloads after an unload included
         self.rereads = 0  # lines read a second time in the language guessed from the first reading
         self.engine_name = f"{self.reader(self.languages[0]).engine_name} (auto: {'+'.join(self.languages)})"
 
     def reader(self, lang: str) -> Recognizer:
-        if lang not in self.readers:
-            self.readers[lang] = Recognizer(replace(self.options, language=lang))
+        if lang in self.readers:
+            self.readers.move_to_end(lang)
+            return self.readers[lang]
+        if self.max_readers is not None and len(self.readers) >= self.max_readers:
+            while len(self.readers) >= self.max_readers:
+                self.readers.popitem(last=False)  # the least recently used reader (8-14 MB of Tesseract model) ...
+            malloc_trim()  # ... goes back to the system
+        self.readers[lang] = Recognizer(replace(self.options, language=lang))
+        self.reader_loads += 1
         return self.readers[lang]
 
     def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:

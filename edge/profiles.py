@@ -41,6 +41,7 @@ class DeviceProfile:
     auto_pairs: int | None = None  # ``--source auto``: translation pairs loaded at once at most (None: all met)
     auto_neural: bool = True  # ``--source auto``: English lines read by the neural reader (68 MB resident); off, by
     # Tesseract (8–14 MB) when English is the target (an English line is then only told apart, never drawn)
+    auto_readers: int | None = None  # ``--source auto``: Tesseract readers loaded at once at most (None: all met)
     rules: bool = True  # Apertium's rule-based tier for French, Spanish and Italian (``edge/apertium.py``): its own
     # processes hold 100 (es), 180 (fr, via Spanish) and 380 MB (it, via Catalan), so no budgeted profile runs it
 
@@ -49,9 +50,9 @@ PROFILES = {
     "desktop": DeviceProfile("desktop", None, "ppocrv4-det-640x480-int8", 2, 1, 1, 100, 1000, 4096, 480, None),
     "phone": DeviceProfile("phone", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, 400, rules=False),
     "pi4": DeviceProfile("pi4", 4, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 2000, 1024, 320, 250, auto_pairs=1,
-                         auto_neural=False, rules=False),
+                         auto_neural=False, auto_readers=2, rules=False),
     "pi-zero-2": DeviceProfile("pi-zero-2", 4, "ppocrv4-det-320x256-int8", 1, 1, 1, 150, 3000, 512, 240, 200, 0,
-                               auto_pairs=1, auto_neural=False, rules=False),
+                               auto_pairs=1, auto_neural=False, auto_readers=2, rules=False),
 }
 # Without --profile: the defaults the README's demo figures were taken with.
 DEFAULT = DeviceProfile("default", None, "ppocrv4-det-480x352-int8", 2, 1, 1, 150, 1500, 2048, 320, None)

@@ -67,7 +67,7 @@ def build_pipeline(source: str, target: str, ocr_only: bool, profile: DeviceProf
 
         # a small profile reads English with Tesseract when English is the target (its lines are only told apart)
         neural = profile.auto_neural or target != "en"
-        recognizer = AutoRecognizer(OcrOptions(neural=neural))  # no cloud: cloud_route offers none for auto
+        recognizer = AutoRecognizer(OcrOptions(neural=neural), max_readers=profile.auto_readers)  # no cloud: none for auto
     else:
         recognizer = Recognizer(OcrOptions(language=source))
     translator = None

@@ -111,6 +111,24 @@ def test_a_profile_with_one_pair_unloads_the_least_recently_used_one():
     assert list(everything.pairs) == ["de", "fr", "es"] and everything.loads == 3
 
 
+def test_a_small_profile_holds_two_readers_and_reloads_one_when_its_language_comes_back():
+    """``pi4``'s ``auto_readers=2``: each Tesseract language holds 8–14 MB; a walk past three languages
+    keeps the two used last, and reads what a recognizer holding every reader reads."""
+    small = AutoRecognizer(OcrOptions(neural=False), max_readers=get_profile("pi4").auto_readers)
+    every = AutoRecognizer(OcrOptions(neural=False))
+    rng = np.random.default_rng(5)
+    for text in ["Nur für Personal", "Fermé pour travaux", "Cerrado por obras", "Nur für Personal"]:
+        image = np.full((120, 700, 3), 255, np.uint8)
+        paste_sign(image, text, SignStyle(text_px=40, scheme="black-on-white"), (350, 60), rng)
+        quad = np.float32([[0, 0], [700, 0], [700, 120], [0, 120]])
+        line, reference = small.read(image, quad), every.read(image, quad)
+        assert (line.text, line.lang) == (reference.text, reference.lang)
+        assert len(small.readers) <= 2
+    assert (line.lang, reference.lang) == ("de", "de")
+    assert sorted(every.readers) == ["de", "es", "fr"] and every.reader_loads == 3
+    assert list(small.readers) == ["es", "de"] and small.reader_loads == 4  # German loaded again
+
+
 def test_a_small_profile_reads_english_with_tesseract_in_auto_mode():
     """The neural English reader costs 68 MB resident against 8–14 MB for a Tesseract language; with
     English the target, an English line is only told apart, so ``pi4`` reads it with Tesseract."""
