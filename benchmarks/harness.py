@@ -117,6 +117,8 @@ def bench(options: BenchOptions) -> dict:
     results: dict = {side: score(events[side], gt) for side in sides}
     budget = events["pipeline"].summary.get("budget")
     results["pipeline"]["budget"] = budget
+    rules = events["pipeline"].summary.get("rules") or {}  # Apertium's processes, beside the pipeline's own
+    results["pipeline"]["rules_mb"] = round(sum(t["private_mb"] for t in rules.values()), 1)
     if budget and not budget["ok"]:
         results["failed"] = [f"pipeline peak RSS {budget['peak_rss_mb']:.0f} MB is over the {budget['profile']} "
                              f"memory budget of {budget['memory_mb']:.0f} MB"]
@@ -156,7 +158,7 @@ def print_results(results: dict, out: Path) -> None:
             ("wrong overlay frames", lambda r: "-" if r.get("wrong_overlay_frames") is None else str(r["wrong_overlay_frames"])),
             ("translated fragments", lambda r: "-" if r.get("translated_fragment_frames") is None
              else str(r["translated_fragment_frames"])),
-            ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}")]
+            ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}" + (f" +{r['rules_mb']:.0f} rules" if r.get("rules_mb") else ""))]
     if any(results[s].get("notices") for s in sides):
         def notices(cell):
             return lambda r: cell(r["notices"]) if r.get("notices") else "-"

@@ -45,6 +45,24 @@ def escape(text: str) -> str:
     return "".join(_ESCAPE.get(c, c) for c in text)
 
 
+def strip_blocks(stream: str) -> str:
+    """Apertium's stream format without its formatting blocks (``[...]``, unescaped brackets); the
+    text's own characters stay escaped."""
+    out, depth, chars = [], 0, iter(stream)
+    for c in chars:
+        if c == "\\":
+            escaped = c + next(chars, "")
+            if not depth:
+                out.append(escaped)
+        elif c == "[":
+            depth += 1
+        elif c == "]" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(c)
+    return "".join(out)
+
+
 def unescape(text: str) -> str:
     out, chars = [], iter(text)
     for c in chars:
@@ -63,6 +81,7 @@ class ApertiumMode:
                                  "apt-get install apertium and its language-pair packages (make deps installs them)")
         self._proc: subprocess.Popen | None = None
         self._buffer = b""
+        self._sent = 0  # texts sent: each goes in behind a block with its number
 
     def _start(self) -> subprocess.Popen:
         command = subprocess.run(["apertium-wblank-mode", "-z", str(self.mode_file)], capture_output=True, text=True,
@@ -73,17 +92,26 @@ class ApertiumMode:
                                 env={**os.environ, "LC_ALL": "C.UTF-8"})
 
     def translate(self, stream_text: str) -> str:
-        """Apertium's output (stream format, marks kept) for one escaped text."""
+        """Apertium's output (stream format, marks kept, blocks of formatting removed) for one escaped
+        text. The text goes in as the ``apertium`` command's line format has it (ended by the block
+        ``[][\\n]``; ended by a plain blank, the Spanish analyser lost a last word: "Cerrado el lunes" →
+        "Closed the"), behind a numbered block that Apertium passes through untouched: an answer
+        that does not carry the number is not this text's (the pipeline is restarted)."""
         if self._proc is None or self._proc.poll() is not None:
             self._proc, self._buffer = self._start(), b""
+        self._sent += 1
+        tag = f"[#{self._sent}]"
         try:
-            # a blank before the NUL: the bilingual lookup (lt-proc -b) waits for one after a word
-            self._proc.stdin.write(stream_text.strip().encode("utf-8") + b" \0")
+            self._proc.stdin.write(f"{tag}{stream_text.strip()}[][\n]\0".encode())
             self._proc.stdin.flush()
-            return self._read_until_nul().decode("utf-8", errors="replace")
+            answer = self._read_until_nul().decode("utf-8", errors="replace")
         except (OSError, TimeoutError):
             self.close()
             raise
+        if not answer.startswith(tag):
+            self.close()
+            raise OSError(f"Apertium mode {self.mode} answered out of step")
+        return strip_blocks(answer)
 
     def _read_until_nul(self) -> bytes:
         fd = self._proc.stdout.fileno()

@@ -128,7 +128,7 @@ class AutoTranslator:
 
     def rules_summary(self) -> dict | None:
         """The loaded pairs' rule-based tiers, by language (None when none has one)."""
-        tiers = {lang: t.rules_summary() for lang, t in self.pairs.items() if t.rules_summary()}
+        tiers = {lang: tier for t in self.pairs.values() for lang, tier in (t.rules_summary() or {}).items()}
         return tiers or None
 
     def close(self) -> None:

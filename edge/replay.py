@@ -153,9 +153,8 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         summary["input"] = frames.description
         summary["cores"] = len(cores)
         summary["warnings"] = frames.warnings
-        rules = summary.get("rules") or {}  # the rule-based tier's processes count against the budget too
-        tiers = [rules] if "engine" in rules else list(rules.values())
-        budget = budget_report(profile, summary["peak_rss_mb"] + sum(t["private_mb"] for t in tiers))
+        rules_mb = sum(t["private_mb"] for t in (summary.get("rules") or {}).values())  # Apertium's processes count too
+        budget = budget_report(profile, summary["peak_rss_mb"] + rules_mb)
         if budget:
             summary["budget"] = budget
             if not budget["ok"]:

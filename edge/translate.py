@@ -315,8 +315,8 @@ class Translator:
             if self.options.disk_cache else None
 
     def rules_summary(self) -> dict | None:
-        """The rule-based tier's answers and memory (None when the pair has none)."""
-        return self.local.rules.summary() if self.local.rules else None
+        """The rule-based tier's answers and memory, by source language (None when the pair has none)."""
+        return {self.local.rules.source: self.local.rules.summary()} if self.local.rules else None
 
     def close(self) -> None:
         """Stops the rule-based tier's processes (the model's memory goes with the object)."""

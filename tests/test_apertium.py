@@ -36,6 +36,22 @@ def test_each_text_is_translated_on_its_own_through_one_long_lived_pipeline(span
     assert len(spanish.modes[0].pids()) > 5  # the mode's programs, started once
 
 
+def test_the_last_word_of_a_text_is_kept(spanish):
+    # ended by a plain blank instead of the line format's block, the analyser lost it ("Closed the")
+    assert spanish.translate_one("Cerrado el lunes") == "Closed the Monday"
+
+
+def test_an_answer_out_of_step_is_not_taken_for_the_text_asked(spanish):
+    mode = spanish.modes[0]
+    mode.translate(escape("Hoy"))  # the pipeline runs
+    mode._proc.stdin.write(b"Hoy[][\n]\0")  # a text no request sent: its answer comes first, without a number
+    mode._proc.stdin.flush()
+    with pytest.raises(OSError, match="out of step"):
+        mode.translate(escape("Abierto"))
+    assert mode.pids() == []  # stopped; the next text starts it again
+    assert spanish.translate_one("Agua potable") == "Potable water"
+
+
 def test_a_word_apertium_does_not_know_leaves_the_text_to_the_next_tier(spanish):
     before = spanish.answers
     assert spanish.translate_one("Salquila por obrxs") is None  # an OCR misreading is never translated by rule
@@ -90,7 +106,7 @@ def test_the_tier_answers_first_and_the_model_takes_what_it_marks():
         assert translator.local.rules.translate_one("Borrar el caché") is None  # "caché": unknown to Apertium
         free, deleted = translator.translate(["Agua potable", "Borrar el caché"])
         assert free.text.lower() == "potable water"
-        assert translator.rules_summary()["answers"] >= 1
+        assert translator.rules_summary()["es"]["answers"] >= 1
         assert deleted.text.lower() == "delete cache"  # the model's
     finally:
         translator.close()
