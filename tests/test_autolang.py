@@ -155,5 +155,6 @@ def test_a_missing_tesseract_language_is_named_before_any_frame(tmp_path, monkey
 def test_the_translate_command_with_auto_writes_what_it_cannot_translate_as_it_is():
     result = run_cli("translate", "--source", "auto", "--target", "en", stdin="Notausgang\nCerrado por obras\n\nStaff only\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["emergency exit", "Cerrado por obras", "", "Staff only"]
-    assert "2 line(s) written as they are" in result.stderr
+    # the Spanish line: Apertium's tier, the command's default (its pair's models alone were unsure of it)
+    assert result.stdout.splitlines() == ["emergency exit", "Closed by works", "", "Staff only"]
+    assert "1 line(s) written as they are" in result.stderr
