@@ -193,13 +193,7 @@ class LocalTranslator:
         """One raw translation per text (surface form not yet matched); the rule-based tier's unmarked
         answers and phrase-table hits skip the model. With a gate, None for a text the model translated
         with a mean token log-probability under it (in one of its chunks), or gave back unchanged."""
-        # the rule-based tier first: on the pairs' evaluation sets the FreeDict phrase table before it lost
-        # 3 chrF (its wrong senses for one-word signs, docs/languages.md)
-        results: list[str | None] = self.rules.translate(texts) if self.rules else [None] * len(texts)
-        if self.grammar:
-            results = [r or self.grammar.lookup(t) or self.grammar.get(t) for t, r in zip(texts, results)]
-        elif self.phrases:
-            results = [r or self.phrases.get(t) for t, r in zip(texts, results)]
+        results = [self._before_model(text) for text in texts]
         asked = [i for i, r in enumerate(results) if r is None]
         unsure: set[int] = set()
         for i, (translation, score) in zip(asked, self.model_translate([texts[i] for i in asked])):
@@ -208,6 +202,21 @@ class LocalTranslator:
             if self.min_score is not None and (score < self.min_score or normalise(translation) == normalise(texts[i])):
                 unsure.add(i)
         return [None if i in unsure else r or "" for i, r in enumerate(results)]
+
+    def _dictionary(self, text: str) -> str | None:
+        if self.grammar:
+            return self.grammar.lookup(text) or self.grammar.get(text)
+        return self.phrases.get(text) if self.phrases else None
+
+    def _rules(self, text: str) -> str | None:
+        return self.rules.translate_one(text) if self.rules else None
+
+    def _before_model(self, text: str) -> str | None:
+        """The dictionary tiers' or the rule-based tier's answer: a one-word sign is a headword, asked of
+        the dictionary first (Apertium's first sense of "Sortie" is "Start"); a longer text is syntax,
+        asked of the rules first (docs/languages.md)."""
+        tiers = (self._dictionary, self._rules) if len(text.split()) == 1 else (self._rules, self._dictionary)
+        return next((answer for tier in tiers if (answer := tier(text))), None)
 
     def model_translate(self, texts: list[str]) -> list[tuple[str, float]]:
         """The model's translation of each text, with the lowest mean token log-probability of its chunks

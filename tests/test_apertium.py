@@ -113,6 +113,18 @@ def test_the_tier_answers_first_and_the_model_takes_what_it_marks():
     assert load_translator(TranslatorOptions(source="de", target="en")).local.rules is None  # no German chain
 
 
+def test_a_one_word_sign_is_asked_of_the_dictionary_first_and_a_longer_text_of_the_rules():
+    translator = load_translator(TranslatorOptions(source="fr", target="en"))
+    try:
+        assert translator.local.rules.translate_one("Départ") == "It desists"  # Apertium's reading: a verb
+        departure, toll, closed = translator.translate(["Départ", "Péage", "Fermé pour travaux"])
+        assert departure.text.lower() == "departure"  # FreeDict's headword
+        assert toll.text.lower() == "toll"  # not in the phrase table: Apertium's
+        assert closed.text.lower() == "closed for works"  # two words and more: Apertium first
+    finally:
+        translator.close()
+
+
 def test_profiles_with_a_memory_budget_leave_the_tier_off():
     assert get_profile(None).rules and get_profile("desktop").rules
     assert not any(get_profile(name).rules for name in ("phone", "pi4", "pi-zero-2"))

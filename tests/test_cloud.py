@@ -57,8 +57,8 @@ def test_service_translates_with_the_shipped_model(cloud, translator):
     assert status == 200
     assert answer["translations"] == [t.text for t in translator.translate(["Ausgang", "Kein Eingang"])]
     assert answer["model"] == translator.model_name
-    assert call(cloud, "/healthz", method="GET", token=None) == (200, {"status": "ok", "pairs": ["de-en", "es-en", "fr-en"],
-                                                                     "model": "default"})
+    pairs = ["de-en", "es-en", "fr-en", "it-en"]
+    assert call(cloud, "/healthz", method="GET", token=None) == (200, {"status": "ok", "pairs": pairs, "model": "default"})
     status, spec = call(cloud, "/openapi.json", method="GET", token=None)
     assert status == 200 and {"/v1/translate", "/v1/recognize"} <= set(spec["paths"])
 
@@ -81,7 +81,7 @@ def test_service_answers_bad_input_with_a_4xx_and_json(cloud, body, status, deta
     got, answer = call(cloud, "/v1/translate", body)
     assert got == status and detail in answer["detail"]
     if status == 404:
-        assert answer["available"] == ["de-en", "es-en", "fr-en"]
+        assert answer["available"] == ["de-en", "es-en", "fr-en", "it-en"]
 
 
 def test_service_reads_a_crop_and_refuses_what_is_not_one(cloud):
