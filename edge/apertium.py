@@ -139,11 +139,16 @@ class ApertiumMode:
 
     def close(self) -> None:
         if self._proc is not None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._proc.wait(timeout=5)
+            for sig in (signal.SIGTERM, signal.SIGKILL):  # the whole pipeline: it has a process group of its own
+                try:
+                    os.killpg(self._proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    self._proc.wait(timeout=5)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
             for pipe in (self._proc.stdin, self._proc.stdout):
                 try:
                     pipe.close()
