@@ -23,7 +23,7 @@ import numpy as np
 
 from edge.errors import UnsupportedLanguagePair
 from edge.langid import NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory
-from edge.memory import malloc_trim
+from edge.memory import make_room
 from edge.ocr import AUTO_LANGUAGES, LineText, OcrOptions, Recognizer, tesseract_language
 from edge.translate import Translation, Translator
 
@@ -51,10 +51,7 @@ class AutoRecognizer:
         if lang in self.readers:
             self.readers.move_to_end(lang)
             return self.readers[lang]
-        if self.max_readers is not None and len(self.readers) >= self.max_readers:
-            while len(self.readers) >= self.max_readers:
-                self.readers.popitem(last=False)  # the least recently used reader (8-14 MB of Tesseract model) ...
-            malloc_trim()  # ... goes back to the system
+        make_room(self.readers, self.max_readers)  # a Tesseract reader holds 8-14 MB
         self.readers[lang] = Recognizer(replace(self.options, language=lang))
         self.reader_loads += 1
         return self.readers[lang]
@@ -113,10 +110,7 @@ class AutoTranslator:
         if self.available is not None and not self.available(lang):  # nothing to load: the loaded pairs stay
             self.missing.add(lang)
             return None
-        if self.max_pairs is not None and len(self.pairs) >= self.max_pairs:  # unloaded first: never one pair too many
-            while len(self.pairs) >= self.max_pairs:
-                self.pairs.popitem(last=False)[1].close()  # the least recently used pair: its memory goes back ...
-            malloc_trim()  # ... to the system, not only to the allocator
+        make_room(self.pairs, self.max_pairs, Translator.close)  # unloaded first: never one pair too many
         try:
             translator = self.load(lang)
         except UnsupportedLanguagePair:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
+from collections import OrderedDict
+from collections.abc import Callable
 
 
 def peak_rss_mb() -> float:
@@ -43,3 +45,15 @@ def _libc_trim():
 
 
 malloc_trim = _libc_trim()  # None where glibc is not there
+
+
+def make_room(loaded: OrderedDict, limit: int | None, unload: Callable[[object], None] = lambda item: None) -> None:
+    """Before one more item is loaded into ``loaded`` (least recently used first): unload the least recently
+    used ones until it fits under ``limit`` (None: no limit), and hand the freed heap back to the system,
+    not only to the allocator."""
+    if limit is None or len(loaded) < limit:
+        return
+    while len(loaded) >= limit:
+        unload(loaded.popitem(last=False)[1])
+    if malloc_trim:
+        malloc_trim(0)
