@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks.cpulimit import CpuLimit
 from benchmarks.score import format_ms, load_events, load_gt, score
+from edge.apertium import tiers_private_mb
 from edge.capture import open_source
 from edge.errors import ArTranslateError, InputError, OutputError
 from edge.profiles import allowed_cores
@@ -117,8 +118,8 @@ def bench(options: BenchOptions) -> dict:
     results: dict = {side: score(events[side], gt) for side in sides}
     budget = events["pipeline"].summary.get("budget")
     results["pipeline"]["budget"] = budget
-    rules = events["pipeline"].summary.get("rules") or {}  # Apertium's processes, beside the pipeline's own
-    results["pipeline"]["rules_mb"] = round(sum(t["private_mb"] for t in rules.values()), 1)
+    # Apertium's processes, beside the pipeline's own
+    results["pipeline"]["rules_mb"] = round(tiers_private_mb(events["pipeline"].summary.get("rules")), 1)
     if budget and not budget["ok"]:
         results["failed"] = [f"pipeline peak RSS {budget['peak_rss_mb']:.0f} MB is over the {budget['profile']} "
                              f"memory budget of {budget['memory_mb']:.0f} MB"]

@@ -29,10 +29,8 @@ from edge.errors import RuntimeMissing
 from edge.textnorm import normalise
 
 MODES_DIR = Path(os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium")) / "modes"
-# source language → the Apertium modes that take it to English, and the Debian packages holding them
+# source language → the Apertium modes that take it to English (the Makefile installs their Debian packages)
 CHAINS: dict[str, tuple[str, ...]] = {"es": ("spa-eng",), "fr": ("fr-es", "spa-eng"), "it": ("ita-cat", "cat-eng")}
-PACKAGES: dict[str, tuple[str, ...]] = {"es": ("apertium-eng-spa",), "fr": ("apertium-fr-es", "apertium-eng-spa"),
-                                        "it": ("apertium-cat-ita", "apertium-eng-cat")}
 MARKS = "*#@"  # unknown word, generation error, transfer error
 _ESCAPE = {c: "\\" + c for c in "\\[]^$/@<>{}"}
 TIMEOUT_S = 5.0  # one text through one mode; a pipeline that takes longer is stopped and restarted
@@ -76,7 +74,7 @@ class ApertiumMode:
     def __init__(self, mode: str, modes_dir: Path = MODES_DIR):
         self.mode = mode
         self.mode_file = modes_dir / f"{mode}.mode"
-        if shutil.which("apertium-wblank-mode") is None or not self.mode_file.is_file():
+        if not mode_installed(mode, modes_dir):
             raise RuntimeMissing(f"no Apertium mode '{mode}' ({self.mode_file}): "
                                  "apt-get install apertium and its language-pair packages (make deps installs them)")
         self._proc: subprocess.Popen | None = None
@@ -217,7 +215,15 @@ class RuleTranslator:
             mode.close()
 
 
+def mode_installed(mode: str, modes_dir: Path = MODES_DIR) -> bool:
+    return shutil.which("apertium-wblank-mode") is not None and (modes_dir / f"{mode}.mode").is_file()
+
+
 def installed(source: str, modes_dir: Path = MODES_DIR) -> bool:
     """Whether Apertium and every mode of ``source``'s chain are installed."""
-    return (source in CHAINS and shutil.which("apertium-wblank-mode") is not None
-            and all((modes_dir / f"{mode}.mode").is_file() for mode in CHAINS[source]))
+    return source in CHAINS and all(mode_installed(mode, modes_dir) for mode in CHAINS[source])
+
+
+def tiers_private_mb(rules: dict | None) -> float:
+    """The memory of the rule-based tiers a summary's ``rules`` entry lists (by language; None: none)."""
+    return sum(tier["private_mb"] for tier in (rules or {}).values())

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from edge.apertium import tiers_private_mb
 from edge.capture import open_source
 from edge.cloud import CloudRoute
 from edge.detect import DetectorOptions, TextDetector
@@ -153,8 +154,8 @@ def _replay(options: ReplayOptions, build: Callable[[], FrameProcessor] | None, 
         summary["input"] = frames.description
         summary["cores"] = len(cores)
         summary["warnings"] = frames.warnings
-        rules_mb = sum(t["private_mb"] for t in (summary.get("rules") or {}).values())  # Apertium's processes count too
-        budget = budget_report(profile, summary["peak_rss_mb"] + rules_mb)
+        # Apertium's processes count against the budget too
+        budget = budget_report(profile, summary["peak_rss_mb"] + tiers_private_mb(summary.get("rules")))
         if budget:
             summary["budget"] = budget
             if not budget["ok"]:

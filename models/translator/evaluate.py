@@ -66,18 +66,6 @@ def scores(hypotheses: list[str], references: list[list[str]]) -> dict:
             "exact": round(100.0 * exact / max(1, len(hypotheses)), 1)}
 
 
-class RulesOnly:
-    """Apertium's rule-based translation alone (``edge/apertium.py``), its marked answers scored as nothing."""
-
-    def __init__(self, lang: str):
-        from edge.apertium import RuleTranslator
-
-        self.rules = RuleTranslator(lang)
-
-    def translate(self, texts: list[str]) -> list[str | None]:
-        return self.rules.translate(texts)
-
-
 def translators(model: Path, beam_size: int, lang: str = "de"):
     """(label, translator) for the model alone and for the device's whole chain; where Apertium has a
     chain for the language, also for it alone and for the chain with it (``rules``)."""
@@ -97,7 +85,7 @@ def translators(model: Path, beam_size: int, lang: str = "de"):
             out.append(("device chain + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate)))
         if installed(lang):
             rules = RuleTranslator(lang)
-            out.append(("rules only (Apertium)", RulesOnly(lang)))
+            out.append(("rules only (Apertium)", rules))  # its marked answers (None) score as nothing
             out.append(("device chain + rules + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate, rules)))
             out.append(("rules + model + gate (no phrases)", LocalTranslator(model, spm, spm, options, None, None, gate, rules)))
     return out
