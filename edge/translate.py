@@ -2,20 +2,20 @@
 
 Tiers, first answer wins: the translation cache (normalised text → translation, a bounded LRU in
 memory, optionally backed by an SQLite file that outlives the run), the service's cache bundle for
-the pair when one was fetched (``edge/bundle.py``), the sign glossary, the
-dictionary phrase table (exact matches of short sign texts, when the model ships one), the sign
-grammar, then the CTranslate2 model, all new texts of a call in one batch. A model shipped with a
-gate (``gate.json``: ``min_score``, set on its corpus's dev set by ``models/translator/gate.py``) leaves
-a text untranslated (``unsure``, not drawn) when its translation's mean token log-probability is under
-it, or when the model gave the text back unchanged: a weakly trained pair shows nothing rather than
-nonsense or a copy of the sign. The cloud tier
+the pair when one was fetched (``edge/bundle.py``); then the dictionary tiers (``edge/dictionary.py``:
+the sign glossary, the phrase table of exact matches of short sign texts when the model ships one, the
+sign grammar) and, for French, Spanish and Italian where it is installed and the profile allows it,
+Apertium's rule-based translation (``edge/apertium.py``): a one-word sign is asked of the dictionary
+first, a longer text of the rules first; then the CTranslate2 model, all new texts of a call in one
+batch. A model shipped with a gate (``gate.json``: ``min_score``, set on its corpus's dev set by
+``models/translator/gate.py``) leaves a text untranslated (``unsure``, not drawn) when its translation's
+mean token log-probability is under it, or when the model gave the text back unchanged: a weakly
+trained pair shows nothing rather than nonsense or a copy of the sign. The cloud tier
 (``edge/cloud.py``) answers later, beside this chain, and may replace its answer.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import re
 import sqlite3
@@ -26,11 +26,12 @@ from pathlib import Path
 from edge.apertium import RuleTranslator
 from edge.apertium import installed as apertium_installed
 from edge.bundle import BundleCache, lookup, open_bundle
+from edge.dictionary import CLOSING_PUNCT as _CLOSING_PUNCT
+from edge.dictionary import PhraseTable, SignGrammar
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.langid import UNSURE
-from edge.textnorm import normalise, phrase_key
+from edge.textnorm import normalise
 
-_CLOSING_PUNCT = "!.?:;"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -61,90 +62,6 @@ class Translation:
     text: str | None  # None: not translated (unsure; ``--source auto``: a line in the target language or without a pair)
     source: str  # "local", "cache" or "cloud"; "unsure" (under the model's gate); with ``--source auto`` also
     # "same-language" or "no-model"
-
-
-SCHEMA = b"phrases+words\0"  # the cached SQLite's tables (part of its file name's digest)
-
-
-class PhraseTable:
-    """Exact-match lookups in the shipped ``phrases.tsv.gz``, materialised once as SQLite in the
-    user cache so that the device holds none of it in RAM. With the model's word list (``words.txt.gz``,
-    ``models/translator/words.py``) it also answers whether a source word is a known word."""
-
-    def __init__(self, gz_path: Path, cache_dir: Path, words_path: Path | None = None):
-        sources = [gz_path] + ([words_path] if words_path else [])
-        # the schema's version is hashed too: a copy cached before the words table existed is not reused
-        digest = hashlib.sha256(SCHEMA + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-        db_path = cache_dir / f"phrases-{digest}.sqlite"
-        if not db_path.exists():
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = db_path.with_suffix(f".{id(self)}.tmp")
-            db = sqlite3.connect(tmp)
-            db.execute("CREATE TABLE phrases (key TEXT PRIMARY KEY, en TEXT NOT NULL) WITHOUT ROWID")
-            db.execute("CREATE TABLE words (key TEXT PRIMARY KEY) WITHOUT ROWID")
-            with gzip.open(gz_path, "rt", encoding="utf-8") as fh:
-                db.executemany("INSERT OR REPLACE INTO phrases VALUES (?, ?)", (line.rstrip("\n").split("\t", 1) for line in fh))
-            if words_path:
-                with gzip.open(words_path, "rt", encoding="utf-8") as fh:
-                    db.executemany("INSERT OR IGNORE INTO words VALUES (?)", ((line.strip(),) for line in fh if line.strip()))
-            db.commit()
-            db.close()
-            tmp.replace(db_path)
-        self._db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
-
-    def get(self, text: str) -> str | None:
-        row = self._db.execute("SELECT en FROM phrases WHERE key = ?", (phrase_key(text),)).fetchone()
-        return row[0] if row else None
-
-    def knows(self, word: str) -> bool:
-        """A phrase of its own, or in the word list."""
-        key = phrase_key(word)
-        return self._db.execute("SELECT 1 FROM phrases WHERE key = ? UNION ALL SELECT 1 FROM words WHERE key = ?",
-                                (key, key)).fetchone() is not None
-
-
-class SignGrammar:
-    """Productive sign constructions ("Kein X", "X verboten", "Bitte X", …) whose parts the phrase
-    table knows: a tier between the phrase table and the model, read from the model's ``grammar.tsv``.
-    Its lines without a slot are a sign glossary, consulted before the phrase table: senses a general
-    dictionary ranks low but signs use (a door's "Drücken" is "push", not the dictionary's "hitting")."""
-
-    MAX_DEPTH = 2  # a part may itself be a construction ("Bitte nicht X"), this deep
-
-    def __init__(self, path: Path, phrases: PhraseTable):
-        self.phrases = phrases
-        self.rules: list[tuple[re.Pattern, str]] = []
-        self.glossary: dict[str, str] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            pattern, template = line.split("\t")
-            if "{" not in pattern:
-                self.glossary[phrase_key(pattern)] = template
-                continue
-            regex = re.escape(phrase_key(pattern.replace("{X}", "xslot").replace("{Y}", "yslot")))
-            regex = regex.replace("xslot", "(?P<X>.+)").replace("yslot", "(?P<Y>.+)")
-            self.rules.append((re.compile(f"^{regex}$"), template))
-
-    def lookup(self, text: str) -> str | None:
-        """The glossary's sense, else the phrase table's."""
-        return self.glossary.get(phrase_key(text)) or self.phrases.get(text)
-
-    def get(self, text: str, depth: int = 0) -> str | None:
-        key = phrase_key(text)
-        for regex, template in self.rules:
-            found = regex.match(key)
-            if not found:
-                continue
-            parts = {}
-            for slot, words in found.groupdict().items():
-                part = self.lookup(words) or (self.get(words, depth + 1) if depth < self.MAX_DEPTH else None)
-                if part is None:
-                    break
-                parts[slot] = part.rstrip(_CLOSING_PUNCT + " ")
-            else:
-                return template.replace("{X}", parts.get("X", "")).replace("{Y}", parts.get("Y", ""))
-        return None
 
 
 def match_surface(source: str, translation: str) -> str:

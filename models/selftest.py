@@ -49,8 +49,9 @@ def run_selftest(folder: Path, layout: dict, texts: list[str]) -> SelfTestResult
 
 
 def _main() -> int:
+    from edge.dictionary import PhraseTable, SignGrammar
     from edge.memory import peak_rss_mb
-    from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions, match_surface
+    from edge.translate import LocalTranslator, TranslatorOptions, match_surface
     from models.catalog import cache_dir
 
     folder = Path(sys.argv[1])

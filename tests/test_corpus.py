@@ -121,7 +121,7 @@ def test_a_french_phrase_table_takes_each_headwords_first_sense_from_freedict(tm
     sense winning (sortie: "exit, way out" before "expenses"); it answers through the device's table."""
     import sqlite3
 
-    from edge.translate import PhraseTable
+    from edge.dictionary import PhraseTable
     from models.translator.export import export_phrases
 
     out = tmp_path / "phrases-fr.sqlite"
@@ -157,7 +157,7 @@ def test_a_packed_checkpoint_unpacks_to_the_same_weights_within_int8_rounding(tm
 def test_the_word_list_keeps_frequent_words_of_three_letters_or_more_and_the_lexicon_answers_from_it(tmp_path):
     import gzip
 
-    from edge.translate import PhraseTable
+    from edge.dictionary import PhraseTable
 
     lines = ["Kein Ausgang"] * 3 + ["Kein Zutritt", "Ausgnag"] + ["zu da"] * 5  # "Ausgnag": a typo, once
     assert frequent_words(count_words(lines), min_count=3) == ["ausgang", "kein"]  # "zu", "da": too short

@@ -70,7 +70,8 @@ def translators(model: Path, beam_size: int, lang: str = "de"):
     """(label, translator) for the model alone and for the device's whole chain; where Apertium has a
     chain for the language, also for it alone and for the chain with it (``rules``)."""
     from edge.apertium import RuleTranslator, installed
-    from edge.translate import LocalTranslator, PhraseTable, SignGrammar, TranslatorOptions, read_gate
+    from edge.dictionary import PhraseTable, SignGrammar
+    from edge.translate import LocalTranslator, TranslatorOptions, read_gate
     from models.catalog import cache_dir
 
     options = TranslatorOptions(beam_size=beam_size)
