@@ -279,10 +279,10 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pac
     stop = threading.Event()
 
     def reader() -> None:
-        start = clock()
+        start = None
         try:
             for frame in frames:
-                if paced:
+                if paced and start is not None:
                     delay = (start + frame.pts_ms - clock()) * pace / 1000.0
                     if delay > 0 and stop.wait(delay):
                         return
@@ -293,7 +293,14 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pac
                         old = slot["newest"]
                         slot["skipped"].append((old.frame.index, old.frame.pts_ms, old.captured_ms))
                     slot["newest"] = Offered(frame, clock())
-                    lock.notify()
+                    lock.notify_all()
+                    if start is None and paced:
+                        # a file starts playing when the pipeline takes its first frame: a consumer thread
+                        # slow to wake (one busy core) must not lose frame 0 to frame 1 two milliseconds on
+                        lock.wait_for(lambda: slot["newest"] is None or stop.is_set())
+                        start = clock() - frame.pts_ms
+                    elif start is None:
+                        start = clock()
         except BaseException as exc:  # surfaced in the consumer's thread
             slot["error"] = exc
         finally:
@@ -314,7 +321,10 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pac
                 if offered is None:
                     return
                 offered.skipped, slot["skipped"], slot["newest"] = slot["skipped"], [], None
+                lock.notify_all()
             yield offered
     finally:
         stop.set()
+        with lock:
+            lock.notify_all()
         thread.join(timeout=5)
