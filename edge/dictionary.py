@@ -64,7 +64,9 @@ class SignGrammar:
         self.phrases = phrases
         self.rules: list[tuple[re.Pattern, str]] = []
         self.glossary: dict[str, str] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
+        text = path.read_text(encoding="utf-8")
+        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]  # names this grammar in cache keys
+        for line in text.splitlines():
             if not line.strip() or line.startswith("#"):
                 continue
             pattern, template = line.split("\t")
@@ -75,9 +77,13 @@ class SignGrammar:
             regex = regex.replace("xslot", "(?P<X>.+)").replace("yslot", "(?P<Y>.+)")
             self.rules.append((re.compile(f"^{regex}$"), template))
 
+    def sign_sense(self, text: str) -> str | None:
+        """The glossary's sense of the whole text, or None."""
+        return self.glossary.get(phrase_key(text))
+
     def lookup(self, text: str) -> str | None:
         """The glossary's sense, else the phrase table's."""
-        return self.glossary.get(phrase_key(text)) or self.phrases.get(text)
+        return self.sign_sense(text) or self.phrases.get(text)
 
     def get(self, text: str, depth: int = 0) -> str | None:
         key = phrase_key(text)

@@ -125,14 +125,19 @@ class LocalTranslator:
             return self.grammar.lookup(text) or self.grammar.get(text)
         return self.phrases.get(text) if self.phrases else None
 
+    def _glossary(self, text: str) -> str | None:
+        return self.grammar.sign_sense(text) if self.grammar else None
+
     def _rules(self, text: str) -> str | None:
         return self.rules.translate_one(text) if self.rules else None
 
     def _before_model(self, text: str) -> str | None:
         """The dictionary tiers' or the rule-based tier's answer: a one-word sign is a headword, asked of
         the dictionary first (Apertium's first sense of "Sortie" is "Start"); a longer text is syntax,
-        asked of the rules first (docs/languages.md)."""
-        tiers = (self._dictionary, self._rules) if len(text.split()) == 1 else (self._rules, self._dictionary)
+        asked of the rules first (docs/languages.md), unless the sign glossary has it whole ("Salida de
+        emergencia": emergency exit, where Apertium says "Start of emergency")."""
+        one_word = len(text.split()) == 1
+        tiers = (self._dictionary, self._rules) if one_word else (self._glossary, self._rules, self._dictionary)
         return next((answer for tier in tiers if (answer := tier(text))), None)
 
     def model_translate(self, texts: list[str]) -> list[tuple[str, float]]:
@@ -237,7 +242,10 @@ class Translator:
         self.model_name = model_name
         self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
-        self.disk = DiskCache(self.options.disk_cache, f"{model_name}+phrases={bool(local.phrases)}+rules={bool(local.rules)}") \
+        # the tiers in front of the model are part of the key: a changed glossary must not serve old answers
+        grammar = local.grammar.digest if local.grammar else "none"
+        self.disk = DiskCache(self.options.disk_cache,
+                              f"{model_name}+phrases={bool(local.phrases)}+grammar={grammar}+rules={bool(local.rules)}") \
             if self.options.disk_cache else None
 
     def rules_summary(self) -> dict | None:

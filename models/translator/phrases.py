@@ -94,6 +94,12 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
     stop; ``eng-fra``: station → gare in its first sense, stage → gare in its third; so gare →
     station). Ties go to the first seen, ``fra-eng`` first. FreeDict marks no signage: no sign bonus.
     """
+    return freedict_votes(files, lang).write(out)
+
+
+def freedict_votes(files: Path, lang: str) -> Votes:
+    """Every sense the two FreeDict databases of ``lang`` give each phrase, with its votes
+    (``build_freedict``)."""
     code = ISO3[lang]
     votes = Votes()
     found = 0
@@ -110,7 +116,7 @@ def build_freedict(files: Path, lang: str, out: Path) -> int:
                     votes.add(source, english, 2 if rank == 0 else 1)
     if not found:
         raise SystemExit(f"error: no FreeDict database for {lang} under {files} (run the corpus builder first)")
-    return votes.write(out)
+    return votes
 
 
 def main() -> None:
