@@ -109,14 +109,17 @@ class LocalTranslator:
     def translate(self, texts: list[str]) -> list[str | None]:
         """One raw translation per text (surface form not yet matched); the rule-based tier's unmarked
         answers and phrase-table hits skip the model. With a gate, None for a text the model translated
-        with a mean token log-probability under it (in one of its chunks), or gave back unchanged."""
+        with a mean token log-probability under it (in one of its chunks), gave back unchanged, or in
+        which it knows no word."""
         results = [self._before_model(text) for text in texts]
         asked = [i for i, r in enumerate(results) if r is None]
         unsure: set[int] = set()
         for i, (translation, score) in zip(asked, self.model_translate([texts[i] for i in asked])):
             results[i] = translation
-            # a gated model copies what it cannot translate ("Femmes" → "Femmes")
-            if self.min_score is not None and (score < self.min_score or normalise(translation) == normalise(texts[i])):
+            # a gated model copies what it cannot translate ("Femmes" → "Femmes"), and a model trained
+            # longer reshuffles a line of no known word with confidence ("Grmbl frzt wq" → "wrzt frzt Grmb")
+            if self.min_score is not None and (score < self.min_score or normalise(translation) == normalise(texts[i])
+                                               or not self._knows_a_word(texts[i])):
                 unsure.add(i)
         return [None if i in unsure else r or "" for i, r in enumerate(results)]
 
@@ -124,6 +127,12 @@ class LocalTranslator:
         if self.grammar:
             return self.grammar.lookup(text) or self.grammar.get(text)
         return self.phrases.get(text) if self.phrases else None
+
+    def _knows_a_word(self, text: str) -> bool:
+        """Whether a word of three letters or more of ``text`` is in the pair's phrase table or word list
+        (True without them, or for a text with no such word: nothing to judge by)."""
+        words = re.findall(r"[^\W\d_]{3,}", text)
+        return not self.phrases or not words or any(self.phrases.knows(w) for w in words)
 
     def _glossary(self, text: str) -> str | None:
         return self.grammar.sign_sense(text) if self.grammar else None

@@ -78,7 +78,8 @@ def translators(model: Path, beam_size: int, lang: str = "de"):
     spm = model / "spm.model"
     out = [("model only", LocalTranslator(model, spm, spm, options))]
     if (model / "phrases.tsv.gz").is_file():
-        phrases = PhraseTable(model / "phrases.tsv.gz", cache_dir())
+        words = model / "words.txt.gz"  # as the device loads it: the gate asks it whether a text has a known word
+        phrases = PhraseTable(model / "phrases.tsv.gz", cache_dir(), words if words.is_file() else None)
         grammar = SignGrammar(model / "grammar.tsv", phrases) if (model / "grammar.tsv").is_file() else None
         out.append(("device chain", LocalTranslator(model, spm, spm, options, phrases, grammar)))
         gate = read_gate(model)
