@@ -279,7 +279,7 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pac
     stop = threading.Event()
 
     def reader() -> None:
-        start = None
+        start = None  # a file's clock: set when the pipeline takes frame 0 (a camera is not paced)
         try:
             for frame in frames:
                 if paced and start is not None:
@@ -299,8 +299,6 @@ def _paced(frames: Iterator[Frame], clock: Callable[[], float], paced: bool, pac
                         # slow to wake (one busy core) must not lose frame 0 to frame 1 two milliseconds on
                         lock.wait_for(lambda: slot["newest"] is None or stop.is_set())
                         start = clock() - frame.pts_ms
-                    elif start is None:
-                        start = clock()
         except BaseException as exc:  # surfaced in the consumer's thread
             slot["error"] = exc
         finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 from edge.textnorm import phrase_key
 
 CLOSING_PUNCT = "!.?:;"
+WORD = re.compile(r"[^\W\d_]+")  # a word: a run of letters (the word lists are built and asked with it)
 SCHEMA = b"phrases+words\0"  # the cached SQLite's tables (part of its file name's digest)
 
 

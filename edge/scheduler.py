@@ -26,6 +26,7 @@ import numpy as np
 from edge import deblur
 from edge.association import FRAGMENT, Reading, Snapshot, match
 from edge.detect import TextDetector
+from edge.dictionary import WORD
 from edge.fusion import KEEP, fuse, hides_only
 from edge.ocr import Recognizer, pad_quad, upright_crop
 from edge.pieces import BEYOND_STEP, PIECE_SEEN, PIECE_SPAN, is_piece, line_extent, runs_off_frame
@@ -39,7 +40,6 @@ DIM_MIN_LETTERS = 3  # in low light a shorter reading needs three agreeing readi
 _LETTERS = re.compile(r"[^\W\d_]")
 _BARS_ONLY = re.compile(r"^[iIl1|!jJ.,:;' -]+$")  # ... and one of nothing but upright strokes is a post or a railing
 # read as letters ("ill" over a lamp post)
-_WORD = re.compile(r"[^\W\d_]+")  # a word, for the phrase-table check in low light
 
 
 @dataclass
@@ -314,7 +314,7 @@ class KeyframeReader:
     def _known_words(self, text: str) -> bool:
         """Every word of ``text`` (runs of letters) is a word of two letters or more that the source
         language's phrase table or word list knows (a lone letter is a stroke of noise or a cut glyph)."""
-        words = _WORD.findall(text)
+        words = WORD.findall(text)
         return bool(words) and all(len(w) >= 2 and self.lexicon.knows(w) for w in words)
 
     def _finish(self, frame: int, snapshot: list[Snapshot], readings: list[Reading], spent: dict[str, float],

@@ -27,7 +27,7 @@ from edge.apertium import RuleTranslator
 from edge.apertium import installed as apertium_installed
 from edge.bundle import BundleCache, lookup, open_bundle
 from edge.dictionary import CLOSING_PUNCT as _CLOSING_PUNCT
-from edge.dictionary import PhraseTable, SignGrammar
+from edge.dictionary import WORD, PhraseTable, SignGrammar
 from edge.errors import OutputError, RuntimeMissing, UnsupportedLanguagePair
 from edge.langid import UNSURE
 from edge.textnorm import normalise
@@ -131,7 +131,7 @@ class LocalTranslator:
     def _knows_a_word(self, text: str) -> bool:
         """Whether a word of three letters or more of ``text`` is in the pair's phrase table or word list
         (True without them, or for a text with no such word: nothing to judge by)."""
-        words = re.findall(r"[^\W\d_]{3,}", text)
+        words = [w for w in WORD.findall(text) if len(w) >= 3]
         return not self.phrases or not words or any(self.phrases.knows(w) for w in words)
 
     def _glossary(self, text: str) -> str | None:

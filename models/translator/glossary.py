@@ -64,9 +64,9 @@ def build(lang: str, senses: Mapping[str, Iterable[str]], sign_texts: Path = SIG
         for _, refs in load_sign_texts(sign_texts):
             sense = refs[0].strip()
             foreign = reverse(sense, modes)
-            if not foreign or phrase_key(foreign) in lines:
+            key = phrase_key(foreign or "")
+            if not foreign or key in lines:
                 continue
-            key = phrase_key(foreign)
             if len(key.split()) == 1 and phrase_key(sense) not in {phrase_key(s) for s in senses.get(key, ())}:
                 continue
             lines[key] = (foreign[:1].upper() + foreign[1:], sense)

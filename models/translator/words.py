@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import re
 from collections import Counter
 from pathlib import Path
 
+from edge.dictionary import WORD
 from edge.textnorm import phrase_key
 
 MIN_COUNT = 10  # uses in the training side (de: 27,305 words of 3+ letters kept of 434,777 distinct)
 MIN_LETTERS = 3
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 def count_words(lines) -> Counter:
     counts: Counter = Counter()
     for line in lines:
-        counts.update(phrase_key(word) for word in _WORD.findall(line))
+        counts.update(phrase_key(word) for word in WORD.findall(line))
     return counts
 
 
