@@ -251,10 +251,12 @@ class Translator:
         self.model_name = model_name
         self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
-        # the tiers in front of the model are part of the key: a changed glossary must not serve old answers
+        # the tiers in front of the model and its gate are part of the key: a changed glossary must not serve old
+        # answers, nor a stricter gate a translation it now leaves undrawn
         grammar = local.grammar.digest if local.grammar else "none"
         self.disk = DiskCache(self.options.disk_cache,
-                              f"{model_name}+phrases={bool(local.phrases)}+grammar={grammar}+rules={bool(local.rules)}") \
+                              f"{model_name}+phrases={bool(local.phrases)}+grammar={grammar}+rules={bool(local.rules)}"
+                              f"+gate={local.min_score}") \
             if self.options.disk_cache else None
 
     def rules_summary(self) -> dict | None:

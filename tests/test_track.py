@@ -166,6 +166,19 @@ def test_the_disk_cache_answers_a_second_run_without_the_model(tmp_path):
     assert second.cache.misses == 3 and len(second.cache) == 3  # the memory tier was filled from disk
 
 
+def test_a_changed_gate_never_serves_the_answers_cached_under_the_old_one(tmp_path):
+    """A stricter gate leaves a translation undrawn: the answers a looser gate let through and the disk cache
+    kept must not come back (the Italian gate was set again on sign-length dev pairs, −1.122 → −0.938)."""
+    from edge.translate import TranslatorOptions, load_translator
+
+    path = tmp_path / "translations.sqlite"
+    ungated = load_translator(TranslatorOptions(source="it", target="en", disk_cache=path, gate=False, rules=False))
+    gated = load_translator(TranslatorOptions(source="it", target="en", disk_cache=path, rules=False))
+    assert gated.local.min_score is not None and ungated.local.min_score is None
+    ungated.translate(["Chiuso per restauro"])
+    assert ungated.disk.get_many(["Chiuso per restauro"]) and not gated.disk.get_many(["Chiuso per restauro"])
+
+
 def test_a_line_detection_absorbs_the_fragment_region_inside_it_and_a_fragment_adds_no_region():
     word = Snapshot(1, (400.0, 170.0, 80.0, 40.0), None, False, 80.0)  # "Kein" of "Kein Eingang", read first
     line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 25.0, 30.0), (10.0, 10.0, 90.0, 40.0)
