@@ -46,6 +46,7 @@ class Reading:
     crop: bytes | None = field(default=None, repr=False)  # the line as JPEG when OCR was unsure (for the cloud)
     history: tuple[tuple[str, float], ...] = ()  # the region's readings after this one (``text`` is their fusion)
     support: int = 0  # readings of the region (this one included) that agree with ``text`` (``edge/fusion.py``)
+    band: tuple[float, float] | None = None  # the letters lie in this band of the box's height (``LineText.band``)
     piece: bool = False  # OCR read far fewer letters than the line's box holds: a piece of it, never shown
     confirmed: bool = False  # ``text`` may be drawn: confirmed by confidence or by agreeing readings (``KeyframeReader._ocr``)
 

@@ -56,20 +56,21 @@ class AutoRecognizer:
         self.reader_loads += 1
         return self.readers[lang]
 
-    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
+    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None,
+             narrow: bool = False) -> LineText | None:
         """Read in the likeliest language; while the reading is guessed to be in a language not yet
         tried, read again in that one (at most ``MAX_READS`` readers a line). The answer is a reading
         guessed to be in the language it was read in (the most confident such), else the first."""
         prior = self.memory.prior()
         first = max(self.languages, key=lambda lang: prior[lang])
-        line = self.reader(first).read(frame, quad, restored)
+        line = self.reader(first).read(frame, quad, restored, narrow)
         if line is None:
             return None
         tried = {first: (line, self.guesser.guess(line.text, prior))}
         wanted = tried[first][1].lang
         while wanted not in tried and len(tried) < MAX_READS:
             self.rereads += 1
-            again = self.reader(wanted).read(frame, quad, restored)
+            again = self.reader(wanted).read(frame, quad, restored, narrow)
             if again is None:
                 break
             tried[wanted] = (again, self.guesser.guess(again.text, prior))

@@ -62,6 +62,7 @@ class Track:
     lost_since_ms: float | None = None  # when it was lost (None while tracked)
     missed: int = 0  # keyframes in a row the detector did not see it
     reads: int = 0  # OCR calls spent on its current content
+    band: tuple[float, float] | None = None  # its text lies in this band of its box's height (a loose box): drawn there
     history: tuple[tuple[str, float], ...] = ()  # its recent readings (text, confidence): ``text`` is their fusion
     support: int = 0  # of them, the readings that agree with ``text``
     confirmed: bool = False  # its reading is confirmed (``KeyframeReader._confirmed``: never a piece): drawn

@@ -83,6 +83,7 @@ class LineText:
     span: float | None = None  # share of the crop's ink width that the words read cover (None: not known);
     # far under 1 when only a piece of the line was read (the rest blurred, dim or behind something)
     lang: str | None = None  # the language it was read in (ISO 639-1; ``--source auto`` guesses it per line)
+    band: tuple[float, float] | None = None  # read from this band of the box's height (``letter_band``): a loose box
 
 
 def ink_span(grey: np.ndarray, words: list[tuple[int, int]]) -> float | None:
@@ -160,6 +161,44 @@ def upright_crop(frame: np.ndarray, quad: np.ndarray, line_height_px: int, max_w
     source = frame if frame.ndim == 2 or not grey else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     return cv2.warpPerspective(source, matrix, (out_w + 2 * margin, line_height_px + 2 * margin),
                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+BAND_MAX_SHARE = 0.6  # a line box whose letters span less of its height than this is cut down to their band ...
+BAND_PAD = 0.25  # ... grown by this × the letters' height above and below
+
+
+def letter_band(raw: np.ndarray, margin: int) -> tuple[float, float] | None:
+    """Where a line's letters lie across its box, as fractions of the box's height (top, bottom), when they
+    span less than ``BAND_MAX_SHARE`` of it; None otherwise. ``raw``: the upright crop (``upright_crop``, its
+    ``margin`` on every side). In low light the detector's box of a far sign is often twice the line's
+    height: it holds the sign's border and the wall, and one threshold over all of it parts wall from sign,
+    not ink from ground. Letters: marks 0.15–0.8 of the box's height, under half its width, not hollow."""
+    body = raw[margin: raw.shape[0] - margin, margin: raw.shape[1] - margin]
+    if body.size == 0:
+        return None
+    _, ink = _ink(body)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    height, width = ink.shape
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    letters = (h >= 0.15 * height) & (h <= 0.8 * height) & (w <= 0.5 * width) & (area >= 0.1 * w * h)
+    if np.count_nonzero(letters) < 2:
+        return None
+    middle, size = np.median((y + h / 2)[letters]), float(np.median(h[letters]))
+    inline = letters & (np.abs(y + h / 2 - middle) <= 0.6 * size)  # on the line: not a speck above or below it
+    if not inline.any():
+        return None
+    top, bottom = float(y[inline].min()), float((y + h)[inline].max())  # ascenders and descenders kept
+    if bottom - top >= BAND_MAX_SHARE * height or bottom - top < 0.1 * height:
+        return None
+    pad = max(2.0, BAND_PAD * size)
+    return max(0.0, top - pad) / height, min(float(height), bottom + pad) / height
+
+
+def band_quad(quad: np.ndarray, top: float, bottom: float) -> np.ndarray:
+    """The part of a line quad (tl, tr, br, bl) between ``top`` and ``bottom`` (fractions of its height)."""
+    quad = quad.astype(np.float32)
+    left, right = quad[3] - quad[0], quad[2] - quad[1]
+    return np.float32([quad[0] + top * left, quad[1] + top * right, quad[1] + bottom * right, quad[0] + bottom * left])
 
 
 def _ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -351,32 +390,41 @@ class Recognizer:
     def _clean(self, crop: np.ndarray) -> np.ndarray:
         return clean_crop(crop, self.options.line_height_px // 3) if crop.size else crop
 
-    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None) -> LineText | None:
+    def read(self, frame: np.ndarray, quad: np.ndarray, restored: np.ndarray | None = None,
+             narrow: bool = False) -> LineText | None:
         """The text of one line, or None when it is empty or looks like garbage. ``restored``: the frame
-        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first."""
+        with the camera's motion smear undone (``edge.deblur``); the line is then read from it first.
+        ``narrow``: the box may be loose (low light): Tesseract reads the band its letters lie in."""
         source = frame if restored is None else restored
         first, second = (self._read_neural, self._read_tesseract) if self.neural_first else \
             (self._read_tesseract, self._read_neural)
-        line = first(frame, source, quad, restored)
+        line = first(frame, source, quad, restored, narrow)
         both = self.neural is not None and self.engine is not None  # engine "best"
         if both and (line is None or line.conf < self.options.second_opinion_below):
-            other = second(frame, source, quad, restored)
+            other = second(frame, source, quad, restored, narrow)
             if other is not None and (line is None or other.conf > line.conf):
                 line = other
         return None if line is None else replace(line, lang=self.options.language)
 
-    def _read_neural(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored) -> LineText | None:
+    def _read_neural(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored,
+                     narrow: bool = False) -> LineText | None:
         crop = upright_crop(source, quad, self.neural.options.height_px, self.neural.options.max_width_px, grey=False)
         if crop.size == 0:
             return None
         text, conf = self.neural.read_crop(crop)
         return clean_line(text, conf, self.options) if conf >= self.options.neural_min_conf else None
 
-    def _read_tesseract(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored) -> LineText | None:
+    def _read_tesseract(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored,
+                        narrow: bool = False) -> LineText | None:
         """Tesseract on the cleaned crop. When a glyph touches the crop's end (the box ended inside it)
         the line is also read from a grown box, kept unless clearly less confident (growing every box
-        cost 3 of 204 rendered signs); an unsure reading gets a second look (sharpened, or unrestored)."""
+        cost 3 of 204 rendered signs); an unsure reading gets a second look (sharpened, or unrestored). With
+        ``narrow``, a loose box (``letter_band``) is read in its letters' band."""
         raw = upright_crop(source, quad, self.options.line_height_px, self.options.max_crop_width_px)
+        band = letter_band(raw, self.options.line_height_px // 10) if narrow and raw.size else None
+        if band is not None:
+            quad = band_quad(quad, *band)
+            raw = upright_crop(source, quad, self.options.line_height_px, self.options.max_crop_width_px)
         first = self._clean(raw)
         if first.size == 0:  # the quad's size alone decides: the same for the plain frame
             return None
@@ -390,4 +438,5 @@ class Recognizer:
             again, again_conf, again_span = self.engine.read(sharpen(first) if restored is None else self.prepare(frame, quad))
             if again_conf > conf:
                 text, conf, span = again, again_conf, again_span
-        return clean_line(text, conf, self.options, span)
+        line = clean_line(text, conf, self.options, span)
+        return line if line is None or band is None else replace(line, band=band)

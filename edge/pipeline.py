@@ -352,10 +352,12 @@ class Pipeline(FrameProcessor):
         return (x0, y0, x1 - x0, y1 - y0) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
 
     def _regions(self, shape: tuple[int, ...]) -> list[Region]:
-        """The regions shown in this frame: tracked, read as text; boxes clipped to the frame."""
+        """The regions shown in this frame: tracked, read as text; boxes clipped to the frame. A region whose
+        text lies in a band of its (loose) box is drawn over that band, not over the wall around the sign."""
         return [Region(track.id, box, track.text, track.ocr_conf, track.translation, track.translation_source,
                        source_lang=track.lang)
-                for track in self.tracker.tracks.values() if track.shown and (box := self._clipped(track.box, shape))]
+                for track in self.tracker.tracks.values()
+                if track.shown and (box := self._clipped(_letters_box(track.box, track.band), shape))]
 
     def summary(self) -> dict:
         cache = self.translator.cache if self.translator else None
@@ -374,3 +376,12 @@ class Pipeline(FrameProcessor):
             "cloud": {**self.cloud.stats.record(), "mode": "offline" if self.cloud.offline.is_set() else "online"}
             if self.cloud else {**CloudStats().record(), "mode": "off"},
         }
+
+
+def _letters_box(box, band: tuple[float, float] | None):
+    """The part of ``box`` between ``band``'s top and bottom (fractions of its height); the box when None."""
+    if band is None:
+        return box
+    x, y, w, h = box
+    return (x, y + band[0] * h, w, (band[1] - band[0]) * h)
+

@@ -28,7 +28,7 @@ from edge.association import FRAGMENT, Reading, Snapshot, match
 from edge.detect import TextDetector
 from edge.dictionary import WORD
 from edge.fusion import KEEP, fuse, hides_only
-from edge.ocr import Recognizer, pad_quad, upright_crop
+from edge.ocr import Recognizer, band_quad, pad_quad, upright_crop
 from edge.pieces import BEYOND_STEP, PIECE_SEEN, PIECE_SPAN, is_piece, line_extent, runs_off_frame
 from edge.regions import content_signature, inside, iou, presence, similarity
 from edge.track import TrackerOptions
@@ -242,7 +242,7 @@ class KeyframeReader:
         changed, the earlier readings count only if the new one agrees with them (the same sign, moved or
         partly hidden: one reading is the other with letters missing, ``hides_only``); otherwise the region
         starts over, so a changed text ("Gleis 3" → "Gleis 4") is never outvoted by the old one."""
-        line = self.recognizer.read(image, quad, restored)
+        line = self.recognizer.read(image, quad, restored, narrow=self._dim)
         # in low light the detector often finds a piece of a line (the rest too dim, or behind a post): when the
         # line's strokes go on past its box, it is read again from a box grown to where they end, and when they
         # go on well past it (more than a step), what the box holds is a piece
@@ -256,14 +256,15 @@ class KeyframeReader:
         cut = max(before, after) > BEYOND_STEP
         if before or after:
             grown = pad_quad(quad, before, after, 0.0)
-            longer = self.recognizer.read(image, grown, restored)
+            longer = self.recognizer.read(image, grown, restored, narrow=self._dim)
             if longer is not None and (line is None or len(longer.text) > len(line.text)):
                 line, quad = longer, grown
                 cut = max(line_extent(image, grown)) > BEYOND_STEP
         reading.reread, reading.history = True, history
         if line is not None:
-            reading.lang = line.lang
-            reading.piece = (is_piece(line.text, quad) or (line.span is not None and line.span < PIECE_SPAN)
+            reading.lang, reading.band = line.lang, line.band
+            letters = quad if line.band is None else band_quad(quad, *line.band)  # a loose box: its letters' band
+            reading.piece = (is_piece(line.text, letters) or (line.span is not None and line.span < PIECE_SPAN)
                              or cut)
             # a piece, or a line cut by the frame's edge, is not what the sign says: it does not vote
             raw = None if reading.piece or reading.partial else (line.text, line.conf)
@@ -306,9 +307,11 @@ class KeyframeReader:
     def _longer_seen(reading: Reading) -> bool:
         """The region was read with more letters (``PIECE_SEEN`` more) in a way this reading could be a
         piece of ("Krankenhaus", then "Kranken" twice while the end is hidden; "Vorsicht Stufe", then
-        "Vorsicht Stu" as the sign leaves the picture): the reading is a piece."""
+        "Vorsicht Stu" as the sign leaves the picture; "Parken zboten", then "Parken" once a post hides the
+        second word): the reading is a piece."""
         letters = sum(ch.isalnum() for ch in reading.text or "")
-        return any(sum(ch.isalnum() for ch in text) >= letters + PIECE_SEEN and hides_only(text, reading.text)
+        return any(sum(ch.isalnum() for ch in text) >= letters + PIECE_SEEN
+                   and (hides_only(text, reading.text) or _some_words(text, reading.text))
                    for text, _ in reading.history)
 
     def _known_words(self, text: str) -> bool:
@@ -344,3 +347,13 @@ class BlockTranslations:
     translations: dict[str, tuple[str, str]]  # block text → (translation, source)
     stage_ms: dict[str, float]
     scene: int = 0
+
+
+def _some_words(longer: str, shorter: str) -> bool:
+    """``shorter`` is some of the words of ``longer``, in a row (``hides_only`` letter for letter): the rest of
+    the line was behind something or past the frame's edge ("Parken" of "Parken zboten", hard walk 114:
+    drawn *parking* over a "Parken verboten" sign for 17 frames; "für Unbefugte" of "Zutritt für Unbefugte
+    verboten")."""
+    words, count = longer.split(), len(shorter.split())
+    return 0 < count < len(words) and any(hides_only(" ".join(words[i:i + count]), shorter)
+                                          for i in range(len(words) - count + 1))

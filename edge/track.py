@@ -338,6 +338,7 @@ class FlowTracker:
             # a local re-read of the same text keeps the cloud's better answer
             keep = track.translation_source == "cloud" and same_text(reading.text, track.text)
             track.text, track.ocr_conf, track.rejected = reading.text, reading.ocr_conf, reading.text is None
+            track.band = reading.band
             track.lang = reading.lang
             if not keep:
                 track.translation, track.translation_source = reading.translation, reading.translation_source

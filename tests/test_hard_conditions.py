@@ -17,7 +17,7 @@ from edge.association import Reading
 from edge.capture import Frame, FrameSource
 from edge.detect import DetectorOptions, TextBox, join_split_lines
 from edge.fusion import align, fuse, hides_only
-from edge.ocr import ink_span
+from edge.ocr import ink_span, letter_band, upright_crop
 from edge.pieces import BEYOND_STEP, is_piece, line_extent, runs_off_frame
 from edge.pipeline import Pipeline
 from edge.profiles import get_profile
@@ -193,6 +193,23 @@ def test_a_line_going_on_past_its_box_is_seen_and_a_post_beside_it_is_not(seed):
     assert max(line_extent(dim, quad_of(x, x + w, y, h))) == 0.0
 
 
+@pytest.mark.parametrize("text,seed,scheme", [("Notausgang", 4, "black-on-yellow"), ("Notausgang", 6, "white-on-blue"),
+                                               ("Apotheke", 4, "black-on-yellow")])
+def test_a_box_twice_the_lines_height_is_read_from_the_band_its_letters_lie_in(recognizer, text, seed, scheme):
+    """At dusk the detector's box of a far sign is often twice the line's height (the hard walks: 156×49 px
+    over a 144×27 "Notausgang"): it holds the sign's border and the wall, and one threshold over all of it
+    parts wall from sign instead of ink from ground. Such a box is read from the band its letters lie in."""
+    image, (sign,) = sign_photo([text], seed=seed, styles=[SignStyle(text_px=18, scheme=scheme)])
+    dim = degrade(image, np.random.default_rng(1), noise_sigma=4.0, gain=0.35)
+    x, y, w, h = sign.box
+    loose, tight = quad_of(x - 4, x + w + 4, y - 0.45 * h, 1.9 * h), quad_of(x - 4, x + w + 4, y - 0.1 * h, 1.2 * h)
+    height = recognizer.options.line_height_px
+    top, bottom = letter_band(upright_crop(dim, loose, height, 2400), height // 10)
+    assert 0.1 < top < 0.4 and 0.6 < bottom < 0.9  # the letters: 0.24–0.76 of the loose box
+    assert letter_band(upright_crop(dim, tight, height, 2400), height // 10) is None  # a box fitting its line stays
+    assert normalise(recognizer.read(dim, loose, narrow=True).text) == normalise(text)
+
+
 def test_in_low_light_a_box_holding_a_piece_is_read_whole_from_a_grown_box(detector, recognizer, translator):
     """At dusk the detector often boxes only part of a line (the rest too dim, or behind a post): "Kein" of
     "Kein Ausgang" would be drawn as "no". The line is read again from a box grown to where its strokes end."""
@@ -221,3 +238,18 @@ def test_a_sign_entering_the_picture_behind_a_post_is_not_drawn_from_its_first_l
     shown = {(r.text, r.translation) for res in demo.run(source_of(images)) for r in res.regions if r.translation}
     assert ("Halteverbot", "no waiting") in shown
     assert all(min(cer(text, t) for t in truth) <= 0.2 for text, _ in shown), shown
+
+
+
+def test_a_reading_of_some_of_the_words_the_region_showed_before_is_a_piece():
+    """Hard walk 114: the detector boxed "Parken" of a "Parken verboten" sign (a post between the words); the
+    box was read "Parken zboten", then "Parken" at 0.93, drawn *parking* over a no-parking sign for 17 frames."""
+    def seen(text: str, *before: str) -> bool:
+        history = tuple((t, 0.5) for t in before) + ((text, 0.93),)
+        return KeyframeReader._longer_seen(Reading((0.0, 0.0, 90.0, 40.0), 1, np.zeros((16, 64), np.float32),
+                                                   text=text, ocr_conf=0.93, history=history))
+
+    assert seen("Parken", "Parken zboten") and seen("für Unbefugte", "Zutritt für Unbefugte verboten")
+    assert not seen("Parken verboten", "Parken")  # the whole line after a piece of it: drawn
+    assert not seen("Ausgang", "Ausgang 1")  # a stray mark read after the word is not more of the line
+    assert not seen("Gleis 4", "Gleis 3 und 5")  # other words: not a piece of them
