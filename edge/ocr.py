@@ -408,6 +408,8 @@ class Recognizer:
 
     def _read_neural(self, frame: np.ndarray, source: np.ndarray, quad: np.ndarray, restored,
                      narrow: bool = False) -> LineText | None:
+        """The neural reader on the colour crop of the box as it is (``narrow`` is Tesseract's: the neural
+        reader was not measured on loose boxes)."""
         crop = upright_crop(source, quad, self.neural.options.height_px, self.neural.options.max_width_px, grey=False)
         if crop.size == 0:
             return None

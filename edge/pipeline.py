@@ -384,4 +384,3 @@ def _letters_box(box, band: tuple[float, float] | None):
         return box
     x, y, w, h = box
     return (x, y + band[0] * h, w, (band[1] - band[0]) * h)
-
