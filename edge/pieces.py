@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.ocr import pad_quad, upright_crop
+from edge.linecrop import pad_quad, upright_crop
 
 PIECE_LETTERS = 0.75  # a reading with fewer characters than this × its line's length/height is a piece of it:
 # whole readings of the standard scenario's lines hold 1.48 (p1) to 1.79 (p50) characters per unit of aspect

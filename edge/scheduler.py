@@ -28,7 +28,8 @@ from edge.association import FRAGMENT, Reading, Snapshot, match
 from edge.detect import TextDetector
 from edge.dictionary import WORD
 from edge.fusion import KEEP, fuse, hides_only
-from edge.ocr import Recognizer, band_quad, pad_quad, upright_crop
+from edge.linecrop import band_quad, pad_quad, upright_crop
+from edge.ocr import Recognizer
 from edge.pieces import BEYOND_STEP, PIECE_SEEN, PIECE_SPAN, is_piece, line_extent, runs_off_frame
 from edge.regions import content_signature, inside, iou, presence, similarity
 from edge.track import TrackerOptions

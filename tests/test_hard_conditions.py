@@ -17,7 +17,7 @@ from edge.association import Reading
 from edge.capture import Frame, FrameSource
 from edge.detect import DetectorOptions, TextBox, join_split_lines
 from edge.fusion import align, fuse, hides_only
-from edge.ocr import ink_span, letter_band, upright_crop
+from edge.linecrop import ink_span, letter_band, upright_crop
 from edge.pieces import BEYOND_STEP, is_piece, line_extent, runs_off_frame
 from edge.pipeline import Pipeline
 from edge.profiles import get_profile

@@ -12,7 +12,8 @@ from benchmarks.accuracy import read_lines, rendered_signs
 from benchmarks.metrics import cer
 from benchmarks.signs import SCHEMES, SignStyle, background, sign_photo
 from edge.errors import RuntimeMissing, UnsupportedLanguagePair
-from edge.ocr import OcrOptions, Recognizer, clean_crop, clean_line, tesseract_language
+from edge.linecrop import clean_crop
+from edge.ocr import OcrOptions, Recognizer, clean_line, tesseract_language
 from tests.conftest import ROOT, run_cli
 
 
