@@ -17,7 +17,11 @@ line's own language on the same photos (what ``--source de`` pays), and reads pe
 trained on the registry corpus, which holds none of these texts of two or more words; one-word sign
 texts are in its dictionaries and reported apart. Nothing was tuned on these figures.
 
-    python -m benchmarks.langid [--limit N] [--out work/bench/langid.json]
+``--set dev`` measures the same on the corpora's dev splits instead (lines of one to four words:
+catalog strings, game dialogue and dictionary headwords, never trained on): what the guesser's settings
+are chosen on, so that the evaluation sets stay unseen.
+
+    python -m benchmarks.langid [--set eval|dev] [--limit N] [--out work/bench/langid.json]
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ import numpy as np
 
 from benchmarks.signs import FONTS, SCHEMES, degrade, render_sign
 from edge.autolang import AutoRecognizer
-from edge.langid import LanguageMemory
+from edge.langid import LanguageMemory, normalised
 from edge.ocr import AUTO_LANGUAGES, OcrOptions, Recognizer
+from models.train_langid import DICTIONARY_KINDS, split_rows
 from models.translator.corpus import EVALUATION_SETS
 from models.translator.evaluate import load_notices, load_sign_texts
 
@@ -48,6 +53,21 @@ def lines() -> list[tuple[str, str, str]]:
     rows += [("en", kind, refs[0]) for kind, _, refs in load_notices()]
     for lang in ("fr", "es", "it"):
         rows += [(lang, kind, text) for kind, text, _ in load_notices(EVALUATION_SETS[lang])]
+    return rows
+
+
+def dev_lines(corpus: Path = Path("work/corpus"), per_language: int = 150, max_words: int = 4) -> list[tuple[str, str, str]]:
+    """(language, kind, text) of ``per_language`` seeded lines of each language's dev splits with one to
+    ``max_words`` words of letters, a third of them dictionary headwords where the split has that many."""
+    rows, rng = [], random.Random(3)
+    for lang in AUTO_LANGUAGES:
+        short = sorted({(kind, text) for text, kind in split_rows(corpus, lang, "dev")
+                        if 0 < len(text.split()) <= max_words and len(normalised(text)) > 1 and len(text) <= 40})
+        dictionary = [row for row in short if row[0] in DICTIONARY_KINDS]
+        picked = rng.sample(dictionary, min(len(dictionary), per_language // 3))
+        rest = [row for row in short if row[0] not in DICTIONARY_KINDS]
+        picked += rng.sample(rest, min(len(rest), per_language - len(picked)))
+        rows += [(lang, kind, text) for kind, text in picked]
     return rows
 
 
@@ -76,10 +96,13 @@ def walk(auto: AutoRecognizer, photos: list, order: list[int], fresh_each_line: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=("eval", "dev"), default="eval",
+                        help="the evaluation sets' texts (default), or the corpora's dev splits (to choose settings on)")
+    parser.add_argument("--corpus", type=Path, default=Path("work/corpus"), help="the corpora (for --set dev)")
     parser.add_argument("--limit", type=int, help="only every language's first N texts")
     parser.add_argument("--out", type=Path, default=Path("work/bench/langid.json"))
     args = parser.parse_args()
-    rows = lines()
+    rows = lines() if args.set == "eval" else dev_lines(args.corpus)
     if args.limit:
         seen = Counter()
         rows = [r for r in rows if (seen.update([r[0]]) or seen[r[0]] <= args.limit)]

@@ -5,6 +5,11 @@ so "ß", "ñ", "é " and " der " all count), hashed into a fixed table of log-pr
 (``models/langid/``: 2.6 MB, trained by ``python -m models.train_langid`` on the registry corpus's
 catalogs and dictionaries). It costs tens of microseconds a line and no Python dictionary of n-grams.
 
+Beside the table the model holds each language's **lexicon** (``lexicon_LANG``: its dictionary headwords,
+corpus words and Tesseract word list, accents stripped, packed two bytes a word): a word one language's lexicon knows and
+another's does not adds ``lexicon_weight`` to that language. Letters alone mislead on a word: the "-macie"
+of "Pharmacie" is Spanish-looking, the word is French.
+
 Sign words are often the same in several languages ("Museo" is Spanish and Italian, "Hospital" is
 English, German and Spanish), and a line says little on its own. So a guess can carry a **prior**: the
 languages of the lines read recently (``LanguageMemory``): a traveller stands in one country at a
@@ -33,6 +38,8 @@ UNSURE = "unsure"  # ... of a line whose model translation scored under its mode
 # of its reading, and a misread piece of it, or a translation the model is unsure of, would be a wrong overlay
 UNTRANSLATED = (SAME_LANGUAGE, NO_MODEL, UNSURE)
 WORD_WEIGHT = 2  # a whole word counts as this many n-grams
+KEY_BITS, REST_BITS = 28, 16  # a lexicon key's bits, and those stored per word (the rest name its block)
+KEY_MASK, REST_MASK, BLOCKS = (1 << KEY_BITS) - 1, (1 << REST_BITS) - 1, 1 << (KEY_BITS - REST_BITS)
 
 
 def normalised(text: str) -> str:
@@ -58,6 +65,60 @@ def ngram_ids(text: str) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
+def plain(word: str) -> str:
+    """A normalised word without its accents: a reader may lose them ("Höpital")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+def word_keys(text: str) -> np.ndarray:
+    """The lexicon keys of the line's words of two letters or more: the low ``KEY_BITS`` bits of the
+    CRC-32 of each accent-stripped word."""
+    words = [plain(word) for word in normalised(text).split() if len(word) > 1]
+    return np.asarray([zlib.crc32(word.encode()) & KEY_MASK for word in words], dtype=np.uint32)
+
+
+def pack_keys(keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """A lexicon as stored: per block (the key's top bits), where its words start in ``rests``, and each
+    word's low ``REST_BITS`` bits, sorted. Two bytes a word (a 365,000-word lexicon: 0.7 MB), and a word it
+    does not hold matches by chance one time in 2^KEY_BITS / words (700 for that one)."""
+    keys = np.unique(np.asarray(list(keys), dtype=np.uint32) & KEY_MASK)
+    starts = np.searchsorted(keys >> REST_BITS, np.arange(BLOCKS + 1)).astype(np.uint32)
+    return starts, (keys & REST_MASK).astype(np.uint16)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """One language's words, packed by ``pack_keys``."""
+    starts: np.ndarray
+    rests: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.rests.size)
+
+    def holds(self, keys: np.ndarray) -> np.ndarray:
+        out = np.zeros(keys.size, dtype=bool)
+        for i, key in enumerate(keys.tolist()):
+            lo, hi = int(self.starts[key >> REST_BITS]), int(self.starts[(key >> REST_BITS) + 1])
+            rest = key & REST_MASK
+            at = lo + int(np.searchsorted(self.rests[lo:hi], rest))
+            out[i] = at < hi and int(self.rests[at]) == rest
+        return out
+
+
+@dataclass(frozen=True)
+class Lexicons:
+    """Per language, the words it knows, and what knowing a word is worth."""
+    lexicons: tuple[Lexicon, ...]
+    weight: float
+
+    def known(self, keys: np.ndarray) -> np.ndarray:
+        """[words, languages]: whether each language's lexicon holds each word (``word_keys``)."""
+        out = np.zeros((keys.size, len(self.lexicons)), dtype=bool)
+        for column, lexicon in enumerate(self.lexicons):
+            out[:, column] = lexicon.holds(keys)
+        return out
+
+
 @dataclass(frozen=True)
 class Guess:
     lang: str
@@ -66,34 +127,44 @@ class Guess:
 
 
 @functools.cache
-def _load(path: Path, languages: tuple[str, ...] | None) -> tuple[tuple[str, ...], np.ndarray]:
-    """The model's languages (``languages``, or all it knows) and their columns of its table, loaded once
-    per process: the reader and the translator of ``--source auto`` share one read-only copy (2.6 MB)."""
+def _load(path: Path, languages: tuple[str, ...] | None) -> tuple[tuple[str, ...], np.ndarray, Lexicons | None]:
+    """The model's languages (``languages``, or all it knows), their columns of its table and their
+    lexicons (None in a model without them), loaded once per process: the reader and the translator of
+    ``--source auto`` share one read-only copy."""
     with np.load(path) as data:
         known = [str(x) for x in data["languages"]]
-        table = data["logprob"]
-    wanted = list(languages) if languages is not None else known
-    missing = [lang for lang in wanted if lang not in known]
-    if missing:
-        raise ValueError(f"the language model knows {', '.join(known)}, not {', '.join(missing)}")
-    columns = np.ascontiguousarray(table[:, [known.index(lang) for lang in wanted]])  # float16
+        wanted = list(languages) if languages is not None else known
+        missing = [lang for lang in wanted if lang not in known]
+        if missing:
+            raise ValueError(f"the language model knows {', '.join(known)}, not {', '.join(missing)}")
+        columns = np.ascontiguousarray(data["logprob"][:, [known.index(lang) for lang in wanted]])  # float16
+        lexicons = None
+        if "lexicon_weight" in data.files:
+            lexicons = Lexicons(tuple(Lexicon(data[f"lexicon_{lang}_starts"], data[f"lexicon_{lang}"]) for lang in wanted),
+                                float(data["lexicon_weight"]))
+            for lexicon in lexicons.lexicons:
+                lexicon.starts.flags.writeable = lexicon.rests.flags.writeable = False
     columns.flags.writeable = False
-    return tuple(wanted), columns
+    return tuple(wanted), columns, lexicons
 
 
 class LanguageGuesser:
     """Guesses a line's language among ``languages`` (default: every language of the model)."""
 
     def __init__(self, path: Path = MODEL, languages: Iterable[str] | None = None):
-        self.languages, self.table = _load(path, None if languages is None else tuple(languages))
+        self.languages, self.table, self.lexicons = _load(path, None if languages is None else tuple(languages))
 
     def log_likelihoods(self, text: str) -> np.ndarray:
-        """Per language, the mean log-probability of the line's n-grams (0 for a line without letters)."""
+        """Per language, the log-probability of the line's n-grams (the 4 orders at one place are one piece
+        of evidence), plus the lexicon's weight for each word that language knows (0 for a line without
+        letters)."""
         ids = ngram_ids(text)
         if ids.size == 0:
             return np.zeros(len(self.languages), dtype=np.float32)
-        # the 4 orders at one place are one piece of evidence
-        return self.table[ids].astype(np.float32).sum(axis=0) / len(ORDERS)
+        scores = self.table[ids].astype(np.float32).sum(axis=0) / len(ORDERS)
+        if self.lexicons is not None:
+            scores += self.lexicons.weight * self.lexicons.known(word_keys(text)).sum(axis=0)
+        return scores
 
     def guess(self, text: str, prior: dict[str, float] | None = None) -> Guess:
         scores = self.log_likelihoods(text).astype(np.float64)

@@ -8,7 +8,15 @@ dictionary entries): German from ``out/train.de``, French, Spanish and Italian f
 ``out-LANG/train.LANG``, English from the English side of all four. The evaluation sets' texts of two
 or more words never enter the corpus, so never this model either. Up to ``--lines`` lines a language
 (seeded sample), counted as hashed character 1–4-grams; log-probabilities with add-``alpha``
-smoothing, stored as float16. Deterministic.
+smoothing, stored as float16.
+
+Beside the table, each language's **lexicon**: every word of its dictionary entries (Ding, FreeDict),
+every word used at least ``--min-count`` times in its whole training split, and every word of the word
+list inside its Tesseract model (``--tessdata``: Debian's ``tesseract-ocr-LANG``, Apache-2.0; unpacked
+with Tesseract's own ``combine_tessdata`` and ``dawg2wordlist``), accents stripped, as sorted CRC-32 keys
+(``edge/langid.py``: a known word adds ``--lexicon-weight`` to its languages). What enters the lexicon
+and its weight were chosen on the corpora's dev splits (``work/`` replays of ``python -m benchmarks.langid
+--set dev``'s readings), never on the evaluation sets. Deterministic.
 """
 
 from __future__ import annotations
@@ -16,25 +24,67 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
+import tempfile
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from edge.langid import BUCKETS, MODEL, ngram_ids
+from edge.langid import BUCKETS, MODEL, ngram_ids, normalised, pack_keys, plain
+from edge.ocr import tesseract_language
 from models.translator.corpus import LANGS, out_dir
 
 LANGUAGES = ("de", "en", "fr", "es", "it")
+DICTIONARY_KINDS = ("ding", "dict")  # corpus.py's kinds of dictionary entries
+LEXICON_WEIGHT = 10.0  # what a known word adds to its language (chosen on the dev splits; see the card)
+MIN_COUNT = 3  # a corpus word enters its language's lexicon from this many uses (dictionary words always)
+
+
+def split_rows(corpus: Path, lang: str, split: str = "train") -> list[tuple[str, str]]:
+    """(text, kind) of one split in ``lang`` (English: the English side of every corpus), in file order."""
+    sources = LANGS if lang == "en" else (lang,)
+    rows = []
+    for source in sources:
+        folder = out_dir(corpus, source)
+        text, kinds = folder / f"{split}.{lang}", folder / f"{split}.src"
+        if not text.is_file() or not kinds.is_file():
+            raise SystemExit(f"no corpus text at {text}: run python -m models.translator.corpus --lang de,fr,es,it")
+        lines = text.read_text(encoding="utf-8").splitlines()
+        tags = [tag.split("\t")[0] for tag in kinds.read_text(encoding="utf-8").splitlines()]
+        rows += list(zip(lines, tags))
+    return rows
 
 
 def corpus_lines(corpus: Path, lang: str) -> list[str]:
-    if lang == "en":
-        paths = [out_dir(corpus, source) / "train.en" for source in LANGS]
-    else:
-        paths = [out_dir(corpus, lang) / f"train.{lang}"]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise SystemExit(f"no corpus text at {', '.join(missing)}: run python -m models.translator.corpus --lang de,fr,es,it")
-    return sorted({line for path in paths for line in path.read_text(encoding="utf-8").splitlines() if line.strip()})
+    return sorted({line for line, _ in split_rows(corpus, lang) if line.strip()})
+
+
+def tesseract_words(lang: str) -> list[str]:
+    """The word list inside Tesseract's model for ``lang`` (its LSTM word DAWG, as Tesseract's tools print it)."""
+    code, folder = tesseract_language(lang)
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = f"{tmp}/{code}."
+        subprocess.run(["combine_tessdata", "-u", str(folder / f"{code}.traineddata"), prefix], check=True,
+                       capture_output=True)
+        subprocess.run(["dawg2wordlist", prefix + "lstm-unicharset", prefix + "lstm-word-dawg", prefix + "words"],
+                       check=True, capture_output=True)
+        return Path(prefix + "words").read_text(encoding="utf-8").splitlines()
+
+
+def lexicon(rows: list[tuple[str, str]], min_count: int = MIN_COUNT, extra: list[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The accent-stripped words of dictionary entries, those used ``min_count`` times or more anywhere in
+    ``rows``, and those of ``extra`` (a word list), packed by ``edge.langid.pack_keys``."""
+    counts, known = Counter(), set()
+    for line, kind in rows:
+        words = [plain(w) for w in normalised(line).split() if len(w) > 1]
+        counts.update(words)
+        if kind in DICTIONARY_KINDS:
+            known.update(words)
+    known |= {plain(w) for line in extra for w in normalised(line).split() if len(w) > 1}
+    words = known | {w for w, n in counts.items() if n >= min_count}
+    return pack_keys(zlib.crc32(w.encode()) for w in words)
 
 
 def train(texts: dict[str, list[str]], alpha: float = 0.1) -> np.ndarray:
@@ -52,18 +102,30 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("work/corpus"))
     parser.add_argument("--out", type=Path, default=MODEL)
     parser.add_argument("--lines", type=int, default=300_000, help="lines sampled per language")
+    parser.add_argument("--min-count", type=int, default=MIN_COUNT, help="uses for a corpus word to enter its lexicon")
+    parser.add_argument("--lexicon-weight", type=float, default=LEXICON_WEIGHT,
+                        help="what a known word adds to its language's score (0: no lexicons)")
+    parser.add_argument("--no-tesseract-words", action="store_true",
+                        help="leave the Tesseract models' word lists out of the lexicons")
     args = parser.parse_args()
     rng = random.Random(7)
-    texts = {}
+    texts, lexicons = {}, {}
     for lang in LANGUAGES:
-        lines = corpus_lines(args.corpus, lang)
+        rows = split_rows(args.corpus, lang)
+        lines = sorted({line for line, _ in rows if line.strip()})
         texts[lang] = rng.sample(lines, min(args.lines, len(lines)))
-        print(f"{lang}: {len(texts[lang])} of {len(lines)} lines", flush=True)
+        if args.lexicon_weight:
+            extra = [] if args.no_tesseract_words else tesseract_words(lang)
+            lexicons[f"lexicon_{lang}_starts"], lexicons[f"lexicon_{lang}"] = lexicon(rows, args.min_count, extra)
+        print(f"{lang}: {len(texts[lang])} of {len(lines)} lines, lexicon {len(lexicons.get(f'lexicon_{lang}', []))} words",
+              flush=True)
     table = train(texts)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, languages=np.array(LANGUAGES), logprob=table)
+    weight = {"lexicon_weight": np.float32(args.lexicon_weight)} if args.lexicon_weight else {}
+    np.savez_compressed(args.out, languages=np.array(LANGUAGES), logprob=table, **lexicons, **weight)
     meta = {lang: len(lines) for lang, lines in texts.items()}
-    print(json.dumps({"out": str(args.out), "bytes": args.out.stat().st_size, "lines": meta}))
+    print(json.dumps({"out": str(args.out), "bytes": args.out.stat().st_size, "lines": meta,
+                      "lexicon_words": {name: len(keys) for name, keys in lexicons.items() if not name.endswith("_starts")}}))
 
 
 if __name__ == "__main__":

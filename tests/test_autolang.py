@@ -5,6 +5,7 @@ eng) and the shipped de→en translator. None of the texts below is in an evalua
 from __future__ import annotations
 
 import json
+import zlib
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from benchmarks.signs import SignStyle, background, degrade, paste_sign
 from edge.autolang import AutoRecognizer, AutoTranslator
 from edge.errors import UnsupportedLanguagePair
-from edge.langid import NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory
+from edge.langid import BUCKETS, NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory, pack_keys, word_keys
 from edge.ocr import OcrOptions, tesseract_language
 from edge.profiles import get_profile
 from edge.translate import TranslatorOptions, load_translator
@@ -159,3 +160,29 @@ def test_the_translate_command_with_auto_writes_what_it_cannot_translate_as_it_i
     # the Spanish line: Apertium's tier, the command's default (its pair's models alone were unsure of it)
     assert result.stdout.splitlines() == ["emergency exit", "Closed by works", "", "Staff only"]
     assert "1 line(s) written as they are" in result.stderr
+
+
+def test_a_word_one_language_knows_outweighs_letters_that_look_like_another(tmp_path):
+    """The lexicon beside the n-gram table: with even n-grams, the language whose lexicon holds a word wins;
+    a word every lexicon holds (or none) leaves the letters to decide."""
+    languages = ("fr", "es")
+    table = np.zeros((BUCKETS, 2), dtype=np.float16)
+    table[:, 1] = 0.5  # every n-gram looks Spanish
+    packed = {}
+    for lang, words in {"fr": ["pharmacie", "hopital", "taxi"], "es": ["farmacia", "taxi"]}.items():
+        packed[f"lexicon_{lang}_starts"], packed[f"lexicon_{lang}"] = pack_keys(zlib.crc32(w.encode()) for w in words)
+    path = tmp_path / "langid.npz"
+    np.savez(path, languages=np.array(languages), logprob=table, lexicon_weight=np.float32(40.0), **packed)
+    guesser = LanguageGuesser(path)
+    assert guesser.guess("Pharmacie").lang == "fr"
+    assert guesser.guess("Höpital").lang == "fr"  # an accent a reader added or lost does not matter
+    assert guesser.guess("Farmacia").lang == "es"
+    assert guesser.guess("Taxi").lang == "es" and guesser.guess("Zzyzx").lang == "es"
+
+
+def test_the_shipped_lexicons_know_each_languages_sign_words():
+    lexicons = LanguageGuesser().lexicons
+    assert lexicons is not None and lexicons.weight > 0
+    words = {"de": "bahnhof", "en": "station", "fr": "gare", "es": "estación", "it": "stazione"}
+    known = lexicons.known(word_keys(" ".join(words.values())))
+    assert known[np.arange(5), [LanguageGuesser().languages.index(lang) for lang in words]].all()
