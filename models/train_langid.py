@@ -57,10 +57,6 @@ def split_rows(corpus: Path, lang: str, split: str = "train") -> list[tuple[str,
     return rows
 
 
-def corpus_lines(corpus: Path, lang: str) -> list[str]:
-    return sorted({line for line, _ in split_rows(corpus, lang) if line.strip()})
-
-
 def tesseract_words(lang: str) -> list[str]:
     """The word list inside Tesseract's model for ``lang`` (its LSTM word DAWG, as Tesseract's tools print it)."""
     code, folder = tesseract_language(lang)

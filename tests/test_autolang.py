@@ -14,10 +14,11 @@ import pytest
 from benchmarks.signs import SignStyle, background, degrade, paste_sign
 from edge.autolang import AutoRecognizer, AutoTranslator
 from edge.errors import UnsupportedLanguagePair
-from edge.langid import BUCKETS, NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory, pack_keys, word_keys
+from edge.langid import BUCKETS, NO_MODEL, SAME_LANGUAGE, LanguageGuesser, LanguageMemory, Lexicon, pack_keys, word_keys
 from edge.ocr import OcrOptions, tesseract_language
 from edge.profiles import get_profile
 from edge.translate import TranslatorOptions, load_translator
+from models import train_langid
 from tests.conftest import run_cli
 
 LINES = {"Nur für Personal": "de", "Fermé le lundi": "fr", "Cerrado por obras": "es",
@@ -186,3 +187,13 @@ def test_the_shipped_lexicons_know_each_languages_sign_words():
     words = {"de": "bahnhof", "en": "station", "fr": "gare", "es": "estación", "it": "stazione"}
     known = lexicons.known(word_keys(" ".join(words.values())))
     assert known[np.arange(5), [LanguageGuesser().languages.index(lang) for lang in words]].all()
+
+
+def test_a_lexicon_holds_dictionary_words_frequent_corpus_words_and_a_word_lists():
+    """``models.train_langid.lexicon``: a dictionary entry's words always, a catalog's words from
+    ``min_count`` uses, and every word of the list inside a Tesseract model (Tesseract's own tools unpack it)."""
+    rows = [("Bahnhof", "ding"), ("Datei öffnen", "ui"), ("Datei speichern", "ui"), ("Datei", "ui"), ("selten", "ui")]
+    lexicon = Lexicon(*train_langid.lexicon(rows, min_count=3, extra=["Zugang"]))
+    assert lexicon.holds(word_keys("Bahnhof Datei Zugang selten öffnen")).tolist() == [True, True, True, False, False]
+    french = train_langid.tesseract_words("fr")
+    assert len(french) > 10_000 and "gare" in french
