@@ -5,10 +5,10 @@ so "ß", "ñ", "é " and " der " all count), hashed into a fixed table of log-pr
 (``models/langid/``: 2.6 MB, trained by ``python -m models.train_langid`` on the registry corpus's
 catalogs and dictionaries). It costs tens of microseconds a line and no Python dictionary of n-grams.
 
-Beside the table the model holds each language's **lexicon** (``lexicon_LANG``: its dictionary headwords,
-corpus words and Tesseract word list, accents stripped, packed two bytes a word): a word one language's lexicon knows and
-another's does not adds ``lexicon_weight`` to that language. Letters alone mislead on a word: the "-macie"
-of "Pharmacie" is Spanish-looking, the word is French.
+Beside the table the model holds each language's **lexicon** (``lexicon_LANG``: its dictionary
+headwords, corpus words and Tesseract word list, accents stripped, packed two bytes a word): a word one
+language's lexicon knows and another's does not adds ``lexicon_weight`` to that language. Letters alone
+mislead on a word: the "-macie" of "Pharmacie" is Spanish-looking, the word is French.
 
 Sign words are often the same in several languages ("Museo" is Spanish and Italian, "Hospital" is
 English, German and Spanish), and a line says little on its own. So a guess can carry a **prior**: the
@@ -92,9 +92,6 @@ class Lexicon:
     starts: np.ndarray
     rests: np.ndarray
 
-    def __len__(self) -> int:
-        return int(self.rests.size)
-
     def holds(self, keys: np.ndarray) -> np.ndarray:
         out = np.zeros(keys.size, dtype=bool)
         for i, key in enumerate(keys.tolist()):
@@ -108,13 +105,13 @@ class Lexicon:
 @dataclass(frozen=True)
 class Lexicons:
     """Per language, the words it knows, and what knowing a word is worth."""
-    lexicons: tuple[Lexicon, ...]
+    by_language: tuple[Lexicon, ...]
     weight: float
 
     def known(self, keys: np.ndarray) -> np.ndarray:
         """[words, languages]: whether each language's lexicon holds each word (``word_keys``)."""
-        out = np.zeros((keys.size, len(self.lexicons)), dtype=bool)
-        for column, lexicon in enumerate(self.lexicons):
+        out = np.zeros((keys.size, len(self.by_language)), dtype=bool)
+        for column, lexicon in enumerate(self.by_language):
             out[:, column] = lexicon.holds(keys)
         return out
 
@@ -142,7 +139,7 @@ def _load(path: Path, languages: tuple[str, ...] | None) -> tuple[tuple[str, ...
         if "lexicon_weight" in data.files:
             lexicons = Lexicons(tuple(Lexicon(data[f"lexicon_{lang}_starts"], data[f"lexicon_{lang}"]) for lang in wanted),
                                 float(data["lexicon_weight"]))
-            for lexicon in lexicons.lexicons:
+            for lexicon in lexicons.by_language:
                 lexicon.starts.flags.writeable = lexicon.rests.flags.writeable = False
     columns.flags.writeable = False
     return tuple(wanted), columns, lexicons
