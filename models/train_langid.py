@@ -12,9 +12,10 @@ smoothing, stored as float16.
 
 Beside the table, each language's **lexicon**: every word of its dictionary entries (Ding, FreeDict),
 every word used at least ``--min-count`` times in its whole training split, and every word of the word
-list inside its Tesseract model (``--tessdata``: Debian's ``tesseract-ocr-LANG``, Apache-2.0; unpacked
-with Tesseract's own ``combine_tessdata`` and ``dawg2wordlist``), accents stripped, as sorted CRC-32 keys
-(``edge/langid.py``: a known word adds ``--lexicon-weight`` to its languages). What enters the lexicon
+list inside its installed Tesseract model (Debian's ``tesseract-ocr-LANG``, Apache-2.0; unpacked with
+Tesseract's own ``combine_tessdata`` and ``dawg2wordlist``; ``--no-tesseract-words`` leaves them out),
+accents stripped, packed by ``edge.langid.pack_keys`` (a known word adds ``--lexicon-weight`` to its
+languages). What enters the lexicon
 and its weight were chosen on the corpora's dev splits (``work/`` replays of ``python -m benchmarks.langid
 --set dev``'s readings), never on the evaluation sets. Deterministic.
 """
