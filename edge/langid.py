@@ -70,11 +70,20 @@ def plain(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
+def lexicon_words(text: str) -> list[str]:
+    """The words a lexicon is built of and looked up by: those of two letters or more, normalised and
+    accent-stripped (``models/train_langid.py`` builds the lexicons with this same function)."""
+    return [plain(word) for word in normalised(text).split() if len(word) > 1]
+
+
+def word_key(word: str) -> int:
+    """A lexicon word's key: the low ``KEY_BITS`` bits of its CRC-32."""
+    return zlib.crc32(word.encode()) & KEY_MASK
+
+
 def word_keys(text: str) -> np.ndarray:
-    """The lexicon keys of the line's words of two letters or more: the low ``KEY_BITS`` bits of the
-    CRC-32 of each accent-stripped word."""
-    words = [plain(word) for word in normalised(text).split() if len(word) > 1]
-    return np.asarray([zlib.crc32(word.encode()) & KEY_MASK for word in words], dtype=np.uint32)
+    """The lexicon keys of the line's words (``lexicon_words``)."""
+    return np.asarray([word_key(word) for word in lexicon_words(text)], dtype=np.uint32)
 
 
 def pack_keys(keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -27,13 +27,12 @@ import json
 import random
 import subprocess
 import tempfile
-import zlib
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from edge.langid import BUCKETS, MODEL, ngram_ids, normalised, pack_keys, plain
+from edge.langid import BUCKETS, MODEL, lexicon_words, ngram_ids, pack_keys, word_key
 from edge.ocr import tesseract_language
 from models.translator.corpus import LANGS, out_dir
 
@@ -75,13 +74,13 @@ def lexicon(rows: list[tuple[str, str]], min_count: int = MIN_COUNT, extra: list
     ``rows``, and those of ``extra`` (a word list), packed by ``edge.langid.pack_keys``."""
     counts, known = Counter(), set()
     for line, kind in rows:
-        words = [plain(w) for w in normalised(line).split() if len(w) > 1]
+        words = lexicon_words(line)
         counts.update(words)
         if kind in DICTIONARY_KINDS:
             known.update(words)
-    known |= {plain(w) for line in extra for w in normalised(line).split() if len(w) > 1}
+    known |= {word for line in extra for word in lexicon_words(line)}
     words = known | {w for w, n in counts.items() if n >= min_count}
-    return pack_keys(zlib.crc32(w.encode()) for w in words)
+    return pack_keys(word_key(w) for w in words)
 
 
 def train(texts: dict[str, list[str]], alpha: float = 0.1) -> np.ndarray:

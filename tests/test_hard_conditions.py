@@ -240,7 +240,6 @@ def test_a_sign_entering_the_picture_behind_a_post_is_not_drawn_from_its_first_l
     assert all(min(cer(text, t) for t in truth) <= 0.2 for text, _ in shown), shown
 
 
-
 def test_a_reading_of_some_of_the_words_the_region_showed_before_is_a_piece():
     """Hard walk 114: the detector boxed "Parken" of a "Parken verboten" sign (a post between the words); the
     box was read "Parken zboten", then "Parken" at 0.93, drawn *parking* over a no-parking sign for 17 frames."""
