@@ -6,14 +6,21 @@
 #
 # Needs the corpus (python -m models.translator.corpus --lang de,fr,es,it → work/corpus). Resumable:
 # a stopped run continues from its last checkpoint (every 500 steps) when started again.
+# BT=1 adds Ding's English put into LANG by Apertium (python -m models.translator.backtranslate: about
+# 15 minutes) to the training data, as kind "bt"; the dev split, gate and word list stay the corpus's own.
 set -euo pipefail
 lang=$1 minutes=${2:-80} device=${3:-cpu}
 data=work/corpus/out-$lang run=work/runs/$lang out=models/$lang-en
 [ -f "$data/train.$lang" ] || { echo "error: no corpus in $data (python -m models.translator.corpus --lang $lang)" >&2; exit 2; }
+train_data=$data
+if [ "${BT:-0}" = 1 ]; then
+  python -m models.translator.backtranslate --lang "$lang" --limit 500000
+  train_data=$data-bt
+fi
 mkdir -p "$run"
 resume=$([ -f "$run/checkpoint.pt" ] && echo --resume || true)
 if [ ! -f "$run/done.json" ]; then
-  python -m models.translator.train --src-lang "$lang" --data "$data" --out "$run" --vocab-size 8000 \
+  python -m models.translator.train --src-lang "$lang" --data "$train_data" --out "$run" --vocab-size 8000 \
     --d-model 256 --enc-layers 4 --dec-layers 2 --heads 4 --ffn 1024 --batch-tokens 6000 --lr 1e-3 --warmup 400 \
     --max-steps 1000000 --max-minutes "$minutes" --time-schedule --eval-every 500 --log-every 50 \
     --device "$device" --threads "${THREADS:-2}" $resume
