@@ -13,11 +13,11 @@ Only answers Apertium marks nothing in are kept (as for the glossary), and a tex
 is one of the pair's evaluation texts (two words or more) is dropped, as the corpus builder drops them.
 Only Ding's training split is used (its dev and test splits stay held out for the German pair).
 
-    python -m models.translator.backtranslate --lang it --limit 150000
+    python -m models.translator.backtranslate --lang it
     # → work/corpus/bt-it.tsv.K-of-N (resumable parts) and work/corpus/out-it-bt (the corpus plus these pairs)
 
 Deterministic: the English texts are taken in the order of a hash of each, so ``--limit`` picks the
-same texts every time and a larger limit extends a smaller one.
+same texts every time, and with the same ``--shards`` a larger limit goes on from a smaller one's parts.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def ding_english(corpus: Path) -> list[str]:
     """The unique English texts of Ding's training pairs (1–12 words), in hash order."""
     kinds = (corpus / "train.src").read_text(encoding="utf-8").splitlines()
     english = (corpus / "train.en").read_text(encoding="utf-8").splitlines()
-    texts = {en.strip() for kind, en in zip(kinds, english) if kind == "ding" and 0 < len(en.split()) <= MAX_WORDS}
+    texts = {en.strip() for kind, en in zip(kinds, english)
+             if kind == "ding" and "\t" not in en and 0 < len(en.split()) <= MAX_WORDS}
     return sorted(texts, key=lambda text: hashlib.sha1(text.encode()).digest())
 
 
@@ -49,8 +50,11 @@ def translate_shard(texts: list[str], lang: str, part: Path) -> None:
     ``part``; flushed every 1,000 lines, so a stopped run loses little and goes on where it stopped."""
     done = 0
     if part.exists():
-        with part.open(encoding="utf-8") as fh:
-            done = sum(1 for line in fh if line.endswith("\n"))
+        data = part.read_bytes()
+        whole = data[: data.rfind(b"\n") + 1]  # a line cut short by a stop is done again
+        if len(whole) < len(data):
+            part.write_bytes(whole)
+        done = whole.count(b"\n")
     if done >= len(texts):
         return
     modes = [ApertiumMode(mode) for mode in REVERSE_CHAINS[lang]]
@@ -107,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", required=True, choices=sorted(REVERSE_CHAINS))
     parser.add_argument("--work", type=Path, default=Path("work/corpus"))
-    parser.add_argument("--limit", type=int, default=150_000, help="English texts to translate (hash order)")
+    parser.add_argument("--limit", type=int, default=0, help="English texts to translate, in hash order (0: all)")
     parser.add_argument("--shards", type=int, default=4, help="Apertium pipelines at once")
     args = parser.parse_args()
     german = out_dir(args.work, "de")
@@ -116,7 +120,7 @@ def main() -> None:
     source = out_dir(args.work, args.lang)
     if not (source / f"train.{args.lang}").is_file():
         raise SystemExit(f"error: no corpus in {source} (python -m models.translator.corpus --lang {args.lang})")
-    texts = ding_english(german)[: args.limit]
+    texts = ding_english(german)[: args.limit or None]
     pairs = kept_pairs(translate_all(texts, args.lang, args.work / f"bt-{args.lang}.tsv", args.shards), args.lang)
     target = args.work / f"out-{args.lang}-bt"
     write_corpus(source, target, pairs, args.lang)

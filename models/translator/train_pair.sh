@@ -14,7 +14,7 @@ data=work/corpus/out-$lang run=work/runs/$lang out=models/$lang-en
 [ -f "$data/train.$lang" ] || { echo "error: no corpus in $data (python -m models.translator.corpus --lang $lang)" >&2; exit 2; }
 train_data=$data
 if [ "${BT:-0}" = 1 ]; then
-  python -m models.translator.backtranslate --lang "$lang" --limit 500000
+  python -m models.translator.backtranslate --lang "$lang"
   train_data=$data-bt
 fi
 mkdir -p "$run"
