@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import multiprocessing
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from edge.apertium import ApertiumMode
@@ -76,10 +76,12 @@ def translate_shard(texts: list[str], lang: str, part: Path) -> None:
 
 def translate_all(texts: list[str], lang: str, cache: Path, shards: int) -> list[tuple[str, str]]:
     """(English, foreign or "") for every text. Apertium's pipelines spend most of a text waiting on each
-    other, so ``shards`` pipelines run at once, each on every ``shards``-th text, into its own part file."""
+    other, so ``shards`` pipelines run at once, each on every ``shards``-th text, into its own part file.
+    Threads, not processes: each waits on its pipeline's pipes, and forking a process that holds threads
+    (a test run's) can hang the children."""
     parts = [cache.with_name(f"{cache.name}.{k}-of-{shards}") for k in range(shards)]
-    with multiprocessing.Pool(shards) as pool:
-        pool.starmap(translate_shard, [(texts[k::shards], lang, part) for k, part in enumerate(parts)])
+    with ThreadPoolExecutor(shards) as pool:
+        list(pool.map(translate_shard, [texts[k::shards] for k in range(shards)], [lang] * shards, parts))
     rows: list[tuple[str, str]] = [("", "")] * len(texts)
     for k, part in enumerate(parts):
         with part.open(encoding="utf-8") as fh:
