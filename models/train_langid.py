@@ -34,7 +34,7 @@ import numpy as np
 
 from edge.langid import BUCKETS, MODEL, lexicon_words, ngram_ids, pack_keys, word_key
 from edge.ocr import tesseract_language
-from models.translator.corpus import LANGS, out_dir
+from models.translator.corpus import LANGS, out_dir, read_split
 
 LANGUAGES = ("de", "en", "fr", "es", "it")
 DICTIONARY_KINDS = ("ding", "dict")  # corpus.py's kinds of dictionary entries
@@ -45,16 +45,7 @@ MIN_COUNT = 3  # a corpus word enters its language's lexicon from this many uses
 def split_rows(corpus: Path, lang: str, split: str = "train") -> list[tuple[str, str]]:
     """(text, kind) of one split in ``lang`` (English: the English side of every corpus), in file order."""
     sources = LANGS if lang == "en" else (lang,)
-    rows = []
-    for source in sources:
-        folder = out_dir(corpus, source)
-        text, kinds = folder / f"{split}.{lang}", folder / f"{split}.src"
-        if not text.is_file() or not kinds.is_file():
-            raise SystemExit(f"no corpus text at {text}: run python -m models.translator.corpus --lang de,fr,es,it")
-        lines = text.read_text(encoding="utf-8").splitlines()
-        tags = [tag.split("\t")[0] for tag in kinds.read_text(encoding="utf-8").splitlines()]
-        rows += list(zip(lines, tags))
-    return rows
+    return [row for source in sources for row in read_split(out_dir(corpus, source), lang, split)]
 
 
 def tesseract_words(lang: str) -> list[str]:

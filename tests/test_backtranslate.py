@@ -32,11 +32,12 @@ def test_dings_english_is_put_into_spanish_kept_where_apertium_knows_it_and_resu
     foreign = dict(rows)
     assert foreign["wet paint"].lower() == "pintura mojada" and foreign["Grmblfrz wq"] == ""
 
-    # a second run reads the parts and starts no pipeline
+    # a run stopped while writing a line does that line again
     first = tmp_path / "bt-es.tsv.0-of-2"
     lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
     first.write_text(lines[0] + lines[1][:4], encoding="utf-8")  # stopped while writing its second line
     assert translate_all(texts, "es", cache, shards=2) == rows  # the cut line is done again, not kept
+    # a second run reads the parts and starts no pipeline
     monkeypatch.setattr(backtranslate, "ApertiumMode", None)
     assert translate_all(texts, "es", cache, shards=2) == rows
 

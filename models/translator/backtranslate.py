@@ -30,7 +30,7 @@ from pathlib import Path
 
 from edge.apertium import ApertiumMode
 from edge.textnorm import normalise
-from models.translator.corpus import held_out_texts, out_dir
+from models.translator.corpus import held_out_texts, out_dir, read_split
 from models.translator.glossary import REVERSE_CHAINS, reverse
 
 MAX_WORDS = 12
@@ -38,9 +38,7 @@ MAX_WORDS = 12
 
 def ding_english(corpus: Path) -> list[str]:
     """The unique English texts of Ding's training pairs (1–12 words), in hash order."""
-    kinds = (corpus / "train.src").read_text(encoding="utf-8").splitlines()
-    english = (corpus / "train.en").read_text(encoding="utf-8").splitlines()
-    texts = {en.strip() for kind, en in zip(kinds, english)
+    texts = {en.strip() for en, kind in read_split(corpus, "en")
              if kind == "ding" and "\t" not in en and 0 < len(en.split()) <= MAX_WORDS}
     return sorted(texts, key=lambda text: hashlib.sha1(text.encode()).digest())
 

@@ -216,6 +216,17 @@ def out_dir(work: Path, lang: str) -> Path:
     return work / ("out" if lang == "de" else f"out-{lang}")
 
 
+def read_split(folder: Path, suffix: str, split: str = "train") -> list[tuple[str, str]]:
+    """(text, kind) of one side (``suffix``: the source language or ``en``) of one split of a corpus
+    folder, in file order: the text file and its ``.src`` kinds, as ``assemble`` writes them."""
+    text, kinds = folder / f"{split}.{suffix}", folder / f"{split}.src"
+    if not text.is_file() or not kinds.is_file():
+        raise SystemExit(f"no corpus text at {text}: run python -m models.translator.corpus --lang de,fr,es,it")
+    lines = text.read_text(encoding="utf-8").splitlines()
+    tags = [tag.split("\t")[0] for tag in kinds.read_text(encoding="utf-8").splitlines()]
+    return list(zip(lines, tags))
+
+
 def assemble(work: Path, packages: list[str], info: dict[str, dict], max_held_out: int = 3000, lang: str = "de") -> dict:
     """Pair, clean, deduplicate and split everything unpacked for ``lang``; write ``out_dir``; return
     the manifest."""
