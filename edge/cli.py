@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     tup.add_argument("--budget-kb", type=float, default=64.0, help="bytes sent at most (default 64 KB)")
     telemetry.set_defaults(func=_telemetry)
 
-    models = sub.add_parser("models", help="the model catalog: list, verify, card, pull, update, rollback")
+    models = sub.add_parser("models", help="the model catalog: list, verify, card, pull, update, install, rollback")
     msub = models.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="every model, installed or pullable")
     verify = msub.add_parser("verify", help="re-hash installed models")
@@ -339,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--during-run", action="store_true",
                         help="switch even while a replay or live run is using the models")
     update.add_argument("--quiet", action="store_true", help="no progress bar")
+    install = msub.add_parser("install", help="install a release package from a file (after its self-test), offline")
+    install.add_argument("file", type=Path, help="a release package (python -m models.release NAME --version V --out DIR)")
+    install.add_argument("--max-rss-mb", type=float, help="the self-test's peak memory limit on this device "
+                         "(besides the release's own)")
+    install.add_argument("--during-run", action="store_true",
+                         help="switch even while a replay or live run is using the models")
     rollback = msub.add_parser("rollback", help="switch a model back to the version installed before")
     rollback.add_argument("name")
     rollback.add_argument("--during-run", action="store_true")

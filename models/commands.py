@@ -1,4 +1,4 @@
-"""``ar-translate models list | verify | card | pull | update | rollback``."""
+"""``ar-translate models list | verify | card | pull | update | install | rollback``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if command == "update":
         return _update(args)
+    if command == "install":
+        from models.update import install_file
+
+        result = install_file(args.file, args.max_rss_mb, args.during_run)
+        print(f"{result.name}: {'installed' if result.ok else 'FAILED'} {result.old or '-'} -> {result.new}: {result.detail}",
+              file=sys.stdout if result.ok else sys.stderr)
+        return 0 if result.ok else 1
     if command == "rollback":
         from models.update import rollback
 

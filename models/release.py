@@ -31,6 +31,12 @@ SELFTEST_TEXTS = {  # common sign texts per source language: what a model update
     "de": ["Notausgang", "Rauchen verboten", "Heute geschlossen", "Bitte nicht füttern", "Ausgang", "Eingang",
            "Bahnhof", "Vorsicht Stufe", "Zutritt verboten", "Bitte hier warten", "Kein Trinkwasser",
            "Der Zug fällt heute aus"],
+    "fr": ["Sortie", "Entrée", "Fermé", "Ouvert", "Toilettes", "Gare", "Sortie de secours", "Défense de fumer",
+           "Attention", "Poussez", "Tirez", "Accueil"],
+    "es": ["Salida", "Entrada", "Cerrado", "Abierto", "Aseos", "Estación", "Salida de emergencia", "Prohibido fumar",
+           "Peligro", "Empujar", "Tirar", "Información"],
+    "it": ["Uscita", "Entrata", "Chiuso", "Aperto", "Bagni", "Stazione", "Uscita di emergenza", "Vietato fumare",
+           "Pericolo", "Spingere", "Tirare", "Informazioni"],
 }
 
 

@@ -1,5 +1,5 @@
-"""``ar-translate models update`` and ``models rollback``: newer models and cache bundles from the
-service, installed only after they prove themselves on this device.
+"""``ar-translate models update``, ``models install`` and ``models rollback``: newer models and cache bundles
+from the service, or a release package from a file, installed only after they prove themselves on this device.
 
 For each release the service lists (``GET /v1/models``) that is newer than the installed model of
 the same name (or that is named on the command line):
@@ -11,7 +11,9 @@ the same name (or that is named on the command line):
 4. only then switch: ``$AR_TRANSLATE_HOME/models/NAME`` is a link to ``releases/NAME/VERSION``,
    replaced in one rename. A run in progress holds ``models_in_use``; the switch waits for none and
    refuses instead, unless ``--during-run``.
-Any failure leaves the installed model as it was. ``models rollback NAME`` switches back to the
+``models install FILE`` takes steps 2–4 for a release package given as a file (``python -m models.release``
+builds one; a device without the network gets it on a card). Any failure leaves the installed model as it
+was. ``models rollback NAME`` switches back to the
 version before (the shipped model when no earlier update is left). The last ``KEEP`` versions stay.
 
 Then, for each installed translator pair, the service's cache bundle is fetched and stored
@@ -191,7 +193,6 @@ def install_release(service: Service, item: dict, installed: ModelEntry | None, 
     old = installed.version if installed else ""
     root = releases_dir(name)
     root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".{version}.staging"
     try:
         if int(item.get("size", 0)) > options.max_bytes:
             raise PullError(f"{item['size'] / 1e6:.0f} MB, over the limit of {options.max_bytes / 1e6:.0f} MB (--max-size)")
@@ -199,14 +200,45 @@ def install_release(service: Service, item: dict, installed: ModelEntry | None, 
         if sha256_of(package) != item["sha256"].lower():
             package.unlink()
             raise PullError("checksum mismatch: the download is not what the service lists; removed")
-        shutil.rmtree(staging, ignore_errors=True)
-        safe_extract(package, staging)
         release = read_release(package)
         if (release["name"], release["version"]) != (name, version) or release["kind"] != "translator":
             raise PullError(f"the package is {release['name']} {release['version']} ({release['kind']}), not the "
                             f"translator {name} {version} listed")
+    except PullError as exc:
+        return UpdateResult(name, old, version, False, f"{exc}; kept {old or 'what was installed'}")
+    result = _install_package(package, release, item["sha256"], f"{options.url}{item.get('url', '')}", old,
+                              options.max_rss_mb, options.during_run)
+    if result.ok:
+        package.unlink(missing_ok=True)
+    return result
+
+
+def install_file(package: Path, max_rss_mb: float | None = None, during_run: bool = False) -> UpdateResult:
+    """``ar-translate models install FILE``: a release package carried to the device (``python -m models.release``
+    builds one; no network needed), with the checks, self-test and switch of an update. The file is kept."""
+    if not package.is_file():
+        raise PullError(f"{package}: no such file")
+    release = read_release(package)
+    if release["kind"] != "translator":
+        raise PullError(f"{package.name} holds a {release['kind']}; releases install translators")
+    installed = next((e for e in load_catalog() if e.name == release["name"] and e.installed()), None)
+    return _install_package(package, release, sha256_of(package), package.resolve().as_uri(),
+                            installed.version if installed else "", max_rss_mb, during_run)
+
+
+def _install_package(package: Path, release: dict, sha256: str, source: str, old: str,
+                     max_rss_mb: float | None, during_run: bool) -> UpdateResult:
+    """Unpack a release package beside the installed versions, check its files, self-test it and switch to it;
+    the installed model stays on failure."""
+    name, version = release["name"], release["version"]
+    root = releases_dir(name)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".{version}.staging"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        safe_extract(package, staging)
         _verify_files(staging, release)
-        figures = _selftest(staging, release, options.max_rss_mb)
+        figures = _selftest(staging, release, max_rss_mb)
         (staging / "CARD.md").write_text(release.get("card", ""), encoding="utf-8")
         entry = ModelEntry(name=name, kind="translator", format=release.get("format", "ctranslate2"),
                            languages=release["languages"], version=version, licence=release.get("licence", ""),
@@ -214,7 +246,7 @@ def install_release(service: Service, item: dict, installed: ModelEntry | None, 
                            layout={role: f"{MODEL_DIR}/{path}" for role, path in release["layout"].items()},
                            files=[{**f, "path": f"{MODEL_DIR}/{f['path']}"} for f in release["files"]])
         entry.size_mb = round(sum(f["size"] for f in entry.files) / 1e6, 2)
-        manifest = {"name": name, "download_sha256": item["sha256"], "url": f"{options.url}{item.get('url', '')}",
+        manifest = {"name": name, "download_sha256": sha256, "url": source,
                     "installed": round(time.time()), "selftest": figures, "entry": asdict(entry)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         final = root / version
@@ -224,8 +256,7 @@ def install_release(service: Service, item: dict, installed: ModelEntry | None, 
                 raise PullError(f"version {version} is already the installed one")
             shutil.rmtree(final)
         staging.replace(final)
-        _switch(name, version, options.during_run)
-        package.unlink(missing_ok=True)
+        _switch(name, version, during_run)
     except PullError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return UpdateResult(name, old, version, False, f"{exc}; kept {old or 'what was installed'}")

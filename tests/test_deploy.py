@@ -207,3 +207,24 @@ def test_update_errors_are_one_line(service, releases):
     status, _ = http_call(url, "GET", "/v1/models/..%2F..%2Fetc/passwd", b"", {"Authorization": f"Bearer {TOKEN}"},
                           time.monotonic() + 10, 1 << 20)
     assert status == 404
+
+
+def test_install_from_a_file_needs_no_service(packages, tmp_path):
+    """A device without the network: the release package carried on a card is checked, self-tested and
+    switched to like an update; a broken one changes nothing; the user's file is kept either way."""
+    bad = run_cli("models", "install", str(packages["bad"]))
+    assert bad.returncode == 1 and "self-test failed: 0/12" in bad.stderr and active_version() == SHIPPED_VERSION
+    good = run_cli("models", "install", str(packages["one"]))
+    assert good.returncode == 0 and "ding-de-en-int8: installed 2026.11.24 -> 2026.12.1: self-test 12/12" in good.stdout
+    assert active_version() == "2026.12.1" and packages["one"].is_file() and packages["bad"].is_file()
+    manifest = json.loads((user_home() / "models" / "ding-de-en-int8" / "manifest.json").read_text())
+    assert manifest["url"] == packages["one"].resolve().as_uri() and manifest["selftest"]["exact"] == "12/12"
+    assert load_translator(TranslatorOptions()).translate(["Notausgang"])[0].text == "emergency exit"
+    again = run_cli("models", "install", str(packages["one"]))
+    assert again.returncode == 1 and "already the installed one" in again.stderr and active_version() == "2026.12.1"
+    assert run_cli("models", "rollback", "ding-de-en-int8").returncode == 0 and active_version() == SHIPPED_VERSION
+
+    (tmp_path / "notes.zip").write_bytes(b"not a zip")
+    for path, message in ((tmp_path / "notes.zip", "not a release package"), (tmp_path / "absent.zip", "no such file")):
+        cli = run_cli("models", "install", str(path))
+        assert cli.returncode == 1 and message in cli.stderr and len(cli.stderr.strip().splitlines()) == 1
