@@ -228,3 +228,16 @@ def test_install_from_a_file_needs_no_service(packages, tmp_path):
     for path, message in ((tmp_path / "notes.zip", "not a release package"), (tmp_path / "absent.zip", "no such file")):
         cli = run_cli("models", "install", str(path))
         assert cli.returncode == 1 and message in cli.stderr and len(cli.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["freedict-fr-en-int8", "freedict-es-en-int8", "freedict-it-en-int8"])
+def test_every_shipped_pair_can_be_packaged_and_installed_from_a_file(name, tmp_path):
+    """The release script has self-test texts for each shipped pair's language; its package installs
+    offline and then answers for that pair."""
+    package = build_release(find(name), "2026.12.9", tmp_path)
+    release = json.loads(zipfile.ZipFile(package).read(RELEASE_FILE))
+    assert len(release["selftest"]["texts"]) == 12 and any("gate.json" == f["path"] for f in release["files"])
+    cli = run_cli("models", "install", str(package))
+    assert cli.returncode == 0 and f"{name}: installed " in cli.stdout and "self-test 12/12" in cli.stdout
+    lang = find(name).languages[0]
+    assert translator_for(lang, "en").version == "2026.12.9"
