@@ -8,9 +8,14 @@
 # a stopped run continues from its last checkpoint (every 500 steps) when started again.
 # BT=1 adds Ding's English put into LANG by Apertium (python -m models.translator.backtranslate: about
 # 15 minutes) to the training data, as kind "bt"; the dev split, gate and word list stay the corpus's own.
+# RUN and OUT (environment) put the run and the exported pair elsewhere (default work/runs/LANG and the
+# shipped models/LANG-en): to compare a new run with the shipped pair before replacing it, OUT=/tmp/LANG-new
+# starts from a copy of the shipped folder (its glossary) and is evaluated there; the catalog is left alone.
 set -euo pipefail
 lang=$1 minutes=${2:-80} device=${3:-cpu}
-data=work/corpus/out-$lang run=work/runs/$lang out=models/$lang-en
+data=work/corpus/out-$lang run=${RUN:-work/runs/$lang} shipped=models/$lang-en
+out=${OUT:-$shipped}
+[ "$out" = "$shipped" ] || [ -d "$out" ] || cp -r "$shipped" "$out"
 [ -f "$data/train.$lang" ] || { echo "error: no corpus in $data (python -m models.translator.corpus --lang $lang)" >&2; exit 2; }
 train_data=$data
 if [ "${BT:-0}" = 1 ]; then
@@ -31,5 +36,5 @@ python -m models.translator.words --corpus "$data" --source "$lang" --out "$out/
 python -m models.translator.gate --model "$out" --data "$data" --lang "$lang"
 python -c "import json, sys; from pathlib import Path; from models.translator.corpus import write_sources; \
 write_sources(json.loads(Path('$data/manifest.json').read_text()), Path('$out/SOURCES.tsv'))"
-python -m models.catalog --refresh
-python -m models.translator.evaluate --lang "$lang"
+[ "$out" != "$shipped" ] || python -m models.catalog --refresh
+python -m models.translator.evaluate --lang "$lang" --model "$out"
