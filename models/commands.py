@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         from models.update import install_file
 
         result = install_file(args.file, args.max_rss_mb, args.during_run)
-        print(f"{result.name}: {'installed' if result.ok else 'FAILED'} {result.old or '-'} -> {result.new}: {result.detail}",
-              file=sys.stdout if result.ok else sys.stderr)
+        _print_result(result, "installed")
         return 0 if result.ok else 1
     if command == "rollback":
         from models.update import rollback
@@ -70,11 +69,15 @@ def _update(args: argparse.Namespace) -> int:
                             bundles=not args.no_bundles, during_run=args.during_run, progress=not args.quiet)
     results, bundles = update(options)
     for result in results:
-        state = "updated" if result.ok else "FAILED"
-        print(f"{result.name}: {state} {result.old or '-'} -> {result.new}: {result.detail}",
-              file=sys.stdout if result.ok else sys.stderr)
+        _print_result(result, "updated")
     if not results:
         print("models: up to date")
     for line in bundles:
         print(line)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _print_result(result, done: str) -> None:
+    """One line per model an update or an install handled: on stdout when it went through, else stderr."""
+    print(f"{result.name}: {done if result.ok else 'FAILED'} {result.old or '-'} -> {result.new}: {result.detail}",
+          file=sys.stdout if result.ok else sys.stderr)

@@ -191,12 +191,10 @@ def install_release(service: Service, item: dict, installed: ModelEntry | None, 
     """Download, check, self-test and switch to one listed release; the installed model stays on failure."""
     name, version = item["name"], check_version(item["version"])
     old = installed.version if installed else ""
-    root = releases_dir(name)
-    root.mkdir(parents=True, exist_ok=True)
     try:
         if int(item.get("size", 0)) > options.max_bytes:
             raise PullError(f"{item['size'] / 1e6:.0f} MB, over the limit of {options.max_bytes / 1e6:.0f} MB (--max-size)")
-        package = service.download(item, root / ".downloads" / f"{version}.zip")
+        package = service.download(item, releases_dir(name) / ".downloads" / f"{version}.zip")  # makes its folders
         if sha256_of(package) != item["sha256"].lower():
             package.unlink()
             raise PullError("checksum mismatch: the download is not what the service lists; removed")
