@@ -182,7 +182,7 @@ class RuleTranslator:
             except (OSError, TimeoutError):
                 self.failures += 1
                 return None
-        plain = unescape(out)
+        plain = " ".join(unescape(out).split())  # a word Apertium drops ("ne pas" → "No") leaves a double space
         # a text given back as it came (a capitalised word taken for a name: "Bienvenida") is no translation
         if not plain or any(mark in plain for mark in MARKS) or normalise(plain) in stages:
             return None
