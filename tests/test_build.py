@@ -77,6 +77,13 @@ def test_tiny_training_run_resumes_and_exports_to_ctranslate2(ding_slice, tmp_pa
     # the training time goes on from where it stopped: a time schedule does not start its warm-up again
     assert torch.load(run / "checkpoint.pt", weights_only=False)["minutes"] > trained > 0
     assert (run / "checkpoint.pt").stat().st_mtime_ns != first
+    # fine-tuning: another run starts from these weights and this vocabulary, with its own optimiser and steps
+    tuned = tmp_path / "tuned"
+    started = run_module("models.translator.train", *tiny[:2], "--out", str(tuned), *tiny[4:], "--max-steps", "3",
+                         "--init", str(run), "--mix", "ding=2")
+    assert "started from" in started.stdout and "(step 20)" in started.stdout
+    assert (tuned / "spm.model").read_bytes() == (run / "spm.model").read_bytes()
+    assert torch.load(tuned / "checkpoint.pt", weights_only=False)["step"] == 3
     run_module("models.translator.export", "--run", str(run), "--out", str(out), "--phrases", str(tmp_path / "none"))
     assert {p.name for p in out.iterdir()} >= {"model.bin", "config.json", "shared_vocabulary.json", "spm.model"}
     exact = tmp_path / "ct2-float32"

@@ -8,13 +8,16 @@
 - the held-out test split of the training data (``--test``: ``test.de``/``test.en``);
 - for French, Spanish and Italian (``--lang fr|es|it``), ``eval_LANG.tsv`` (sign texts and notices in
   10 kinds, written before any corpus or model of the pair), reported per kind, with its one-word
-  signs apart (they are dictionary headwords, so they measure vocabulary), and the pair's test split.
+  signs apart (they are dictionary headwords, so they measure vocabulary), and the pair's test split;
+- ``--set dev_LANG.tsv`` instead: a development set in the same format (``dev_fr.tsv``, ``dev_es.tsv``: sign
+  texts and notices written on 2026-12-03 for choices between tiers, so that the evaluation sets only report).
 
 Each set is translated by the model alone and by the device's whole chain (glossary, phrase table,
 sign grammar, model), and, with ``--cloud``, by a second model alone at the cloud's beam width.
 
     python -m models.translator.evaluate [--model models/de-en] [--cloud DIR] [--show]
     python -m models.translator.evaluate --lang fr --model models/fr-en
+    python -m models.translator.evaluate --lang fr --set models/translator/dev_fr.tsv
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ def main() -> None:
     parser.add_argument("--test", type=Path, help="folder with test.LANG / test.en (default: the corpus builder's)")
     parser.add_argument("--beam-size", type=int, default=2)
     parser.add_argument("--show", action="store_true", help="print each notice's translation")
+    parser.add_argument("--set", type=Path, help="score this set (evaluation-set format) instead of the pair's own")
     args = parser.parse_args()
     from models.translator.corpus import EVALUATION_SETS, out_dir
 
@@ -147,11 +151,11 @@ def main() -> None:
     if args.cloud:
         runs.append((f"cloud model only (beam {args.cloud_beam})", translators(args.cloud, args.cloud_beam)[0][1]))
     for label, translator in runs:
-        report(label, translator, NOTICES if args.lang == "de" else EVALUATION_SETS[args.lang], args.show)
-        if args.lang == "de":
+        report(label, translator, args.set or EVALUATION_SETS[args.lang], args.show)
+        if args.lang == "de" and not args.set:
             report_sign_texts(label, translator)
     test_src = (args.test or out_dir(Path("work/corpus"), args.lang)) / f"test.{args.lang}"
-    if test_src.exists():
+    if test_src.exists() and not args.set:
         src = test_src.read_text(encoding="utf-8").splitlines()
         ref = [[r] for r in (test_src.parent / "test.en").read_text(encoding="utf-8").splitlines()]
         for label, translator in runs[:1] + runs[2:]:

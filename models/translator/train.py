@@ -213,6 +213,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init", type=Path, help="a finished run's folder: start from its weights and vocabulary "
+                        "with a fresh optimiser and schedule (fine-tuning, e.g. on a sign-leaning --mix)")
     parser.add_argument("--time-schedule", action="store_true",
                         help="decay the learning rate over --max-minutes (a fixed time on a fast machine) and stop there")
     args = parser.parse_args()
@@ -221,6 +223,10 @@ def main() -> None:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.init and not (args.out / "spm.model").exists():  # the vocabulary comes with the weights
+        for name in ("spm.model", "spm.vocab"):
+            if (args.init / name).exists():
+                (args.out / name).write_bytes((args.init / name).read_bytes())
     sp = spm.SentencePieceProcessor(model_file=str(train_vocab(args.data, args.out, args.vocab_size, args.src_lang)))
     pieces = sp.get_piece_size()
     pad = pieces
@@ -237,6 +243,10 @@ def main() -> None:
         step, epoch, cursor = state["step"], state["epoch"], state["cursor"]
         minutes_before = state.get("minutes", 0.0)  # a time schedule goes on where it stopped
         print(f"resumed at step {step} (epoch {epoch}, batch {cursor}, {minutes_before:.1f} min trained)", flush=True)
+    elif args.init:
+        state = torch.load(args.init / "checkpoint.pt", weights_only=False, map_location=device)
+        model.load_state_dict(state["model"])  # fails loudly on another architecture
+        print(f"started from {args.init} (step {state['step']})", flush=True)
     zero_pad_row(model)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(train_pairs)} train pairs", flush=True)
 
