@@ -144,7 +144,10 @@ class LocalTranslator:
         """The dictionary tiers' or the rule-based tier's answer: a one-word sign is a headword, asked of
         the dictionary first (Apertium's first sense of "Sortie" is "Start"); a longer text is syntax,
         asked of the rules first (docs/languages.md), unless the sign glossary has it whole ("Salida de
-        emergencia": emergency exit, where Apertium says "Start of emergency")."""
+        emergencia": emergency exit, where Apertium says "Start of emergency"). A text without a letter is its
+        own translation."""
+        if not any(c.isalpha() for c in text):  # "3", "12:30", "→": nothing to translate, and a model asked
+            return text  # anyway makes words of it (a platform's "3" → "third", an emoji → "registration")
         one_word = len(text.split()) == 1
         tiers = (self._dictionary, self._rules) if one_word else (self._glossary, self._rules, self._dictionary)
         return next((answer for tier in tiers if (answer := tier(text))), None)

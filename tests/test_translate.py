@@ -76,6 +76,15 @@ def test_giant_text_is_translated_in_bounded_chunks_and_marked_cut(translator):
     assert not notice.text.endswith("…") and len(notice.text.split()) >= 4
 
 
+@pytest.mark.parametrize("source", ["de", "fr", "es", "it"])
+def test_a_text_without_a_letter_is_shown_as_it_is(source):
+    """Numbers, times and symbols need no translation; asked, the models made words of them: a lone
+    platform number "3" became "third" (German), an emoji "registration" (Italian)."""
+    texts = ["3", "12:30", "→", "***", "🙂"]
+    results = load_translator(TranslatorOptions(source=source, rules=False)).translate(texts)
+    assert [r.text for r in results] == texts and {r.source for r in results} == {"local"}
+
+
 def test_cache_is_bounded_lru():
     cache = TranslationCache(max_entries=2)
     cache.put("Ausgang", "exit")
