@@ -33,6 +33,9 @@ from edge.langid import UNSURE
 from edge.textnorm import normalise
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# a label and its number or code ("Gleis 3", "Porte 14", "Ausgang B2"): up to three words without a digit, then
+# tokens that each hold one
+_LABEL_CODES = re.compile(r"^(?P<label>[^\d\s]+(?:\s+[^\d\s]+){0,2})\s+(?P<codes>\S*\d\S*(?:\s+\S*\d\S*)*)$")
 
 
 @dataclass
@@ -145,9 +148,14 @@ class LocalTranslator:
         the dictionary first (Apertium's first sense of "Sortie" is "Start"); a longer text is syntax,
         asked of the rules first (docs/languages.md), unless the sign glossary has it whole ("Salida de
         emergencia": emergency exit, where Apertium says "Start of emergency"). A text without a letter is its
-        own translation."""
+        own translation; a label with a number or code is its label's answer with the code kept ("Quai 7" →
+        "quay 7"), or, when the tiers do not know the label, the model's whole."""
         if not any(c.isalpha() for c in text):  # "3", "12:30", "→": nothing to translate, and a model asked
             return text  # anyway makes words of it (a platform's "3" → "third", an emoji → "registration")
+        labelled = _LABEL_CODES.match(text)
+        if labelled:  # the label is asked as a sign of its own, the code kept: "Porte 14" was "It spends 14"
+            label = self._before_model(labelled["label"])  # (Apertium: "porte" is a verb), "Ausgang B2" "Output B2"
+            return f"{label.rstrip(_CLOSING_PUNCT + ' ')} {labelled['codes']}" if label else None
         one_word = len(text.split()) == 1
         tiers = (self._dictionary, self._rules) if one_word else (self._glossary, self._rules, self._dictionary)
         return next((answer for tier in tiers if (answer := tier(text))), None)

@@ -85,6 +85,19 @@ def test_a_text_without_a_letter_is_shown_as_it_is(source):
     assert [r.text for r in results] == texts and {r.source for r in results} == {"local"}
 
 
+@pytest.mark.parametrize("source, rules, sign, english", [
+    ("de", False, "Ausgang B2", "exit B2"),  # the model alone: "Output B2"
+    ("de", False, "Gleis 3", "platform 3"),
+    ("fr", True, "Porte 14", "door 14"),  # Apertium reads "porte" as a verb: "It spends 14"
+    ("fr", False, "Sortie 3", "exit 3"),
+    ("es", True, "Salida 3", "exit 3"),  # Apertium: "Start 3"
+    ("it", False, "Uscita 3", "exit 3"),
+])
+def test_a_label_with_a_number_is_translated_as_its_label_and_keeps_the_number(source, rules, sign, english):
+    (result,) = load_translator(TranslatorOptions(source=source, rules=rules)).translate([sign])
+    assert result.text == english
+
+
 def test_cache_is_bounded_lru():
     cache = TranslationCache(max_entries=2)
     cache.put("Ausgang", "exit")
