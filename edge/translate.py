@@ -33,6 +33,9 @@ from edge.langid import UNSURE
 from edge.textnorm import normalise
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# raised whenever the chain answers a text differently with the same model files (a new tier, a changed routing
+# rule): the disk cache keys on it, so answers kept under an older chain ("Porte 14" → "It spends 14") are not served
+CHAIN_VERSION = 2
 # a label and its number or code ("Gleis 3", "Porte 14", "Ausgang B2"): up to three words without a digit, then
 # tokens that each hold one
 _LABEL_CODES = re.compile(r"^(?P<label>[^\d\s]+(?:\s+[^\d\s]+){0,2})\s+(?P<codes>\S*\d\S*(?:\s+\S*\d\S*)*)$")
@@ -262,12 +265,13 @@ class Translator:
         self.model_name = model_name
         self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
-        # the tiers in front of the model and its gate are part of the key: a changed glossary must not serve old
-        # answers, nor a stricter gate a translation it now leaves undrawn
+        # the tiers in front of the model, its gate and the chain's version are part of the key: a changed glossary
+        # must not serve old answers, nor a stricter gate a translation it now leaves undrawn, nor a new routing rule
+        # the answer the old one gave
         grammar = local.grammar.digest if local.grammar else "none"
         self.disk = DiskCache(self.options.disk_cache,
                               f"{model_name}+phrases={bool(local.phrases)}+grammar={grammar}+rules={bool(local.rules)}"
-                              f"+gate={local.min_score}") \
+                              f"+gate={local.min_score}+chain={CHAIN_VERSION}") \
             if self.options.disk_cache else None
 
     def rules_summary(self) -> dict | None:

@@ -179,6 +179,21 @@ def test_a_changed_gate_never_serves_the_answers_cached_under_the_old_one(tmp_pa
     assert ungated.disk.get_many(["Chiuso per restauro"]) and not gated.disk.get_many(["Chiuso per restauro"])
 
 
+def test_answers_cached_under_an_older_chain_are_not_served(tmp_path, monkeypatch):
+    """A device upgraded to a chain that routes a text differently ("Porte 14" was Apertium's "It spends 14")
+    must not keep drawing what its disk cache kept from the old one."""
+    import edge.translate
+    from edge.translate import TranslatorOptions, load_translator
+
+    path = tmp_path / "translations.sqlite"
+    older = load_translator(TranslatorOptions(source="fr", disk_cache=path, rules=False))
+    older.disk.put_many({"Porte 14": "It spends 14"})
+    monkeypatch.setattr(edge.translate, "CHAIN_VERSION", edge.translate.CHAIN_VERSION + 1)
+    newer = load_translator(TranslatorOptions(source="fr", disk_cache=path, rules=False))
+    (result,) = newer.translate(["Porte 14"])
+    assert result.source == "local" and result.text == "door 14"
+
+
 def test_a_line_detection_absorbs_the_fragment_region_inside_it_and_a_fragment_adds_no_region():
     word = Snapshot(1, (400.0, 170.0, 80.0, 40.0), None, False, 80.0)  # "Kein" of "Kein Eingang", read first
     line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 25.0, 30.0), (10.0, 10.0, 90.0, 40.0)
