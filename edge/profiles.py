@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, replace
 
 from edge.errors import InputError
+from edge.memory import limit_heap_arenas
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,15 @@ def allowed_cores() -> list[int]:
 
 
 def apply_cores(profile: DeviceProfile) -> list[int]:
-    """Pin this process to the profile's number of cores (the lowest-numbered it is allowed);
-    returns the cores in use. Call before any thread starts: threads inherit the mask."""
+    """Pin this process to the profile's number of cores (the lowest-numbered it is allowed) and, under a
+    memory budget, keep one heap arena per core; returns the cores in use. Call before any thread starts:
+    threads inherit the mask."""
     allowed = allowed_cores()
     chosen = allowed if profile.cores is None else allowed[: profile.cores]
     if hasattr(os, "sched_setaffinity") and chosen != allowed:
         os.sched_setaffinity(0, chosen)
+    if profile.memory_budget_mb is not None:
+        limit_heap_arenas(len(chosen))
     os.environ["OMP_THREAD_LIMIT"] = str(profile.ocr_threads)
     return chosen
 

@@ -135,3 +135,38 @@ def test_a_cpu_share_limits_the_benchmarked_child_or_says_why_it_cannot():
     finally:
         limit.close()
     assert float(done.stdout) < 0.45 * wall  # about 0.2 of the time; unlimited it would be nearly all of it
+
+
+HEAPS_SCRIPT = """
+import ctypes, sys, tempfile, threading
+from edge.memory import limit_heap_arenas
+if sys.argv[1] == "limit":
+    assert limit_heap_arenas(1)
+def work():
+    keep = [bytearray(4096) for _ in range(64)]  # over pymalloc's 512 bytes: glibc malloc, in this thread's arena
+threads = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+    fp = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(fp))
+    libc.fclose(ctypes.c_void_p(fp))
+    print(open(out.name).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(not __import__("edge.memory", fromlist=["malloc_trim"]).malloc_trim, reason="needs glibc")
+def test_a_budgeted_process_keeps_one_heap_arena_per_core():
+    """Threads that allocate each get a glibc heap of their own unless the arenas are limited: under a memory
+    budget the pipeline keeps one per core (``limit_heap_arenas``, called by ``apply_cores``)."""
+    import subprocess
+    import sys
+
+    def heaps(mode: str) -> int:
+        done = subprocess.run([sys.executable, "-c", HEAPS_SCRIPT, mode], capture_output=True, text=True, check=True)
+        return int(done.stdout.strip())
+
+    assert heaps("default") >= 2
+    assert heaps("limit") == 1
