@@ -103,6 +103,29 @@ def sysbench_score(seconds: int = 10) -> float:
     return float(found.group(1))
 
 
+def machine_shares(seconds: int = 10) -> tuple[dict[str, float], float | None]:
+    """Each board's share of one core of *this* machine (its ``sysbench`` score, measured now) and that score;
+    where sysbench is missing, ``SHARES`` (this project's reference machine) and None. A share of a slower
+    host than the reference would imitate a slower board: on a 1,905 events/s Xeon, 0.288 of a core is a Pi 4
+    at 37 % of its speed."""
+    try:
+        score = sysbench_score(seconds)
+    except RuntimeMissing:
+        return dict(SHARES), None
+    return {name: round(min(1.0, published / score), 3) for name, published in PUBLISHED.items()}, score
+
+
+def cpu_model() -> str:
+    """This machine's CPU model (``/proc/cpuinfo``; the platform's name elsewhere)."""
+    import platform
+
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(errors="replace"), re.M)
+    except OSError:
+        found = None
+    return found.group(1).strip() if found else platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="measure this machine and print the shares")

@@ -143,7 +143,9 @@ def bench(options: BenchOptions) -> dict:
 def _cpu_description() -> str:
     import platform
 
-    return f"{platform.machine()}, {len(allowed_cores())} core(s) available"
+    from benchmarks.cpulimit import cpu_model
+
+    return f"{cpu_model()} ({platform.machine()}), {len(allowed_cores())} core(s) available"
 
 
 def print_results(results: dict, out: Path) -> None:

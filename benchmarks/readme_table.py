@@ -110,6 +110,7 @@ def main() -> None:
         options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"), out=args.work / f"run{n}",
                                compare=list(baselines), realtime=realtime, profile=profile, cores=cores)
         results = run_or_reuse(options, args.reuse)
+        machine = results["run"].get("cpu", "not recorded")
         columns.append((f"pipeline, {label}", results["pipeline"]))
         for side in baselines:
             columns.append((f"{BASELINE_NAMES[side]}, {label}", results[side]))
@@ -118,12 +119,13 @@ def main() -> None:
         if "rapidocr" in baselines and not realtime:
             rapid.append(f"{results['speedup_rapidocr']:.1f}× ({label})")
     text = table(columns) + (f"\nSpeed-up, naive ms/frame ÷ pipeline ms/frame: {', '.join(speedups)}.\n" if speedups else "") \
-        + (f"RapidOCR ms/frame ÷ pipeline ms/frame: {', '.join(rapid)}.\n" if rapid else "")
+        + (f"RapidOCR ms/frame ÷ pipeline ms/frame: {', '.join(rapid)}.\n" if rapid else "") \
+        + f"Machine: {machine}; real-time figures depend on its speed, ratios much less.\n"
     print(text)
     write_between(args.page, (START, END), text)
     pipeline = [(label.removeprefix("pipeline, "), r) for label, r in columns if label.startswith("pipeline, ")]
     headline = table(pipeline, HEADLINE_ROWS) + (f"\nThroughput against the naive baseline (full-frame Tesseract on every "
-                                                f"frame): {', '.join(speedups)}.\n" if speedups else "") \
+                                                f"frame): {', '.join(speedups)}; on {machine}.\n" if speedups else "") \
         + (f"Against RapidOCR on every frame: {', '.join(rapid)} cheaper per frame.\n" if rapid else "")
     write_between(args.readme, HEADLINE, headline)
     pi_speed(args)
@@ -131,7 +133,7 @@ def main() -> None:
 
 def pi_speed(args: argparse.Namespace) -> None:
     """The Pi-speed table in README.md's Raspberry Pi section (skipped, saying why, without root)."""
-    from benchmarks.cpulimit import SHARES, CpuLimit
+    from benchmarks.cpulimit import HOST_SCORE, CpuLimit, machine_shares
     from edge.errors import RuntimeMissing
 
     try:
@@ -139,15 +141,21 @@ def pi_speed(args: argparse.Namespace) -> None:
     except RuntimeMissing as exc:
         print(f"Pi-speed runs skipped: {exc}")
         return
+    shares, score = machine_shares()
     stem = args.work / "standard"
     columns = []
     for n, (label, profile) in enumerate(PI_SPEED_RUNS):
         options = BenchOptions(video=stem.with_suffix(".mp4"), gt=stem.with_suffix(".gt.json"),
                                out=args.work / f"pi-speed{n}", realtime=True, profile=profile, cores=1,
-                               cpu_share=SHARES[profile])
+                               cpu_share=shares[profile])
         results = run_or_reuse(options, args.reuse)
-        columns.append((f"{label} ({SHARES[profile]:.3f} of a core)", results["pipeline"]))
-    text = table(columns, PI_SPEED_ROWS)
+        share = results.get("cpu_share") or shares[profile]  # a reused run keeps the share it ran under
+        columns.append((f"{label} ({share:.3f} of a core)", results["pipeline"]))
+    text = table(columns, PI_SPEED_ROWS) + "\n" + (
+        f"Shares of this machine's core from its `sysbench cpu` score, measured before the runs: {score:,.0f} "
+        f"events/s (the reference machine of `SHARES`: {HOST_SCORE:,.0f}).\n" if score else
+        f"sysbench missing: the shares of the reference machine ({HOST_SCORE:,.0f} events/s) were used, "
+        "whatever this machine's speed.\n")
     print(text)
     write_between(args.readme, PI_SPEED, text)
 

@@ -100,12 +100,21 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _cpu_share(text: str) -> float:
-    from benchmarks.cpulimit import parse_share
+    """A share of one core, or a board's: its published score over this machine's, measured now (3 s of
+    ``sysbench``; the reference machine's share where sysbench is missing)."""
+    from benchmarks.cpulimit import SHARES, machine_shares, parse_share
 
     try:
-        return parse_share(text)
+        share = parse_share(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if text in SHARES:
+        shares, score = machine_shares(seconds=3)
+        share = shares[text]
+        print(f"--cpu-share {text}: {share:.3f} of one core of this machine "
+              + (f"(sysbench {score:,.0f} events/s)" if score else "(sysbench missing: the reference machine's share)"),
+              file=sys.stderr)
+    return share
 
 
 def _pace(text: str) -> float:

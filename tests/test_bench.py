@@ -137,6 +137,22 @@ def test_a_cpu_share_limits_the_benchmarked_child_or_says_why_it_cannot():
     assert float(done.stdout) < 0.45 * wall  # about 0.2 of the time; unlimited it would be nearly all of it
 
 
+def test_board_shares_are_of_this_machines_core_when_sysbench_can_measure_it():
+    """``make bench``'s Pi-speed runs: a board's share is its published score over this machine's, measured
+    now; without sysbench, the reference machine's shares (and no score) rather than a guess."""
+    import shutil
+
+    from benchmarks.cpulimit import PUBLISHED, SHARES, machine_shares
+
+    shares, score = machine_shares(seconds=1)
+    if shutil.which("sysbench") is None:
+        assert (shares, score) == (SHARES, None)
+        return
+    assert score > 0
+    for name, published in PUBLISHED.items():
+        assert shares[name] == round(min(1.0, published / score), 3)
+
+
 HEAPS_SCRIPT = """
 import ctypes, sys, tempfile, threading
 from edge.memory import limit_heap_arenas
