@@ -10,8 +10,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita libtesseract-dev libleptonica-dev pkg-config g++ \
   fonts-dejavu-core fonts-liberation fonts-freefont-ttf trans-de-en python3-venv python3-dev make git \
   apertium apertium-eng-spa apertium-fr-es apertium-cat-ita apertium-eng-cat
-# Only for the tests: a real headless browser renders the service's telemetry page (tests/test_telemetry.py).
-APT_TEST_PACKAGES := chromium chromium-driver
+# Only for the tests and benchmarks: a real headless browser renders the service's telemetry page
+# (tests/test_telemetry.py); sysbench measures this machine's core for the Pi-speed runs (benchmarks/cpulimit.py).
+APT_TEST_PACKAGES := chromium chromium-driver sysbench
 STAMP := .make
 
 .PHONY: demo test bench deps deps-test deps-build lint clean
