@@ -25,6 +25,7 @@ class PhraseTable:
         sources = [gz_path] + ([words_path] if words_path else [])
         # the schema's version is hashed too: a copy cached before the words table existed is not reused
         digest = hashlib.sha256(SCHEMA + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+        self.digest = digest  # names this table in translation cache keys
         db_path = cache_dir / f"phrases-{digest}.sqlite"
         if not db_path.exists():
             cache_dir.mkdir(parents=True, exist_ok=True)

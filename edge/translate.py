@@ -266,11 +266,12 @@ class Translator:
         self.bundle = bundle
         self.cache = TranslationCache(self.options.cache_entries)
         # the tiers in front of the model, its gate and the chain's version are part of the key: a changed glossary
-        # must not serve old answers, nor a stricter gate a translation it now leaves undrawn, nor a new routing rule
-        # the answer the old one gave
+        # or phrase table must not serve old answers, nor a stricter gate a translation it now leaves undrawn,
+        # nor a new routing rule the answer the old one gave
         grammar = local.grammar.digest if local.grammar else "none"
+        phrases = local.phrases.digest if local.phrases else "none"
         self.disk = DiskCache(self.options.disk_cache,
-                              f"{model_name}+phrases={bool(local.phrases)}+grammar={grammar}+rules={bool(local.rules)}"
+                              f"{model_name}+phrases={phrases}+grammar={grammar}+rules={bool(local.rules)}"
                               f"+gate={local.min_score}+chain={CHAIN_VERSION}") \
             if self.options.disk_cache else None
 

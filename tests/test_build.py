@@ -3,6 +3,7 @@ checkpoints and resumes, export to CTranslate2 int8, and the detector conversion
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,19 @@ def test_dictionary_lines_align_into_clean_pairs():
     synonyms = "Aalleiter {f}; Aaltreppe {f} (Wasserbau) :: eel ladder (water engineering)\n"
     assert [p[:2] for p in entry_pairs(synonyms)] == [("Aalleiter", "eel ladder"), ("Aaltreppe", "eel ladder")]
     assert list(entry_pairs("A | B :: only one side\n")) == []  # misaligned sub-entries are skipped
+    # abbreviations between slashes go too ("room /rm" kept "Zimmer" from its first sense); a slash inside words stays
+    room = "Zimmer {n} /Zi./; Raum {m} | Zimmer {pl} :: room /rm/ | rooms\n"
+    assert [p[:2] for p in entry_pairs(room)] == [("Zimmer", "room"), ("Raum", "room"), ("Zimmer", "rooms")]
+    assert list(entry_pairs("und/oder :: and/or\n")) == [("und/oder", "and/or", 0)]
+
+
+def test_the_shipped_phrase_table_gives_a_sign_word_its_first_sense_and_holds_no_abbreviation():
+    import gzip
+
+    with gzip.open(ROOT / "models/de-en/phrases.tsv.gz", "rt", encoding="utf-8") as fh:
+        table = dict(line.rstrip("\n").split("\t", 1) for line in fh)
+    assert table["zimmer"] == "room" and table["bahnhof"] == "railway station"
+    assert not [en for en in table.values() if re.search(r"(^|\s)/\S+$", en)][:5]
 
 
 def test_extraction_splits_by_entry_without_leaks(ding_slice, tmp_path):

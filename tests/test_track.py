@@ -194,6 +194,31 @@ def test_answers_cached_under_an_older_chain_are_not_served(tmp_path, monkeypatc
     assert result.source == "local" and result.text == "door 14"
 
 
+
+def test_answers_cached_under_another_phrase_table_are_not_served(tmp_path):
+    """A device whose German phrase table was rebuilt (Ding's "/rm/" abbreviations: "Zimmer" was *rooms*) must not
+    keep drawing what its disk cache kept from the old table."""
+    import gzip
+
+    from edge.dictionary import PhraseTable
+    from edge.translate import LocalTranslator, Translator, TranslatorOptions
+    from models.catalog import translator_for
+
+    entry = translator_for("de", "en")
+    options = TranslatorOptions(source="de", disk_cache=tmp_path / "translations.sqlite", rules=False)
+
+    def chain(sense: str) -> Translator:
+        table = tmp_path / f"{sense}.tsv.gz"
+        with gzip.open(table, "wt", encoding="utf-8") as fh:
+            fh.write(f"zimmer\t{sense}\n")
+        phrases = PhraseTable(table, tmp_path / "cache")
+        local = LocalTranslator(entry.file("ct2"), entry.file("source_spm"), entry.file("target_spm"), options, phrases)
+        return Translator(local, options, entry.name)
+
+    assert chain("rooms").translate(["Zimmer"])[0].text == "rooms"
+    assert chain("room").translate(["Zimmer"])[0].text == "room"
+
+
 def test_a_line_detection_absorbs_the_fragment_region_inside_it_and_a_fragment_adds_no_region():
     word = Snapshot(1, (400.0, 170.0, 80.0, 40.0), None, False, 80.0)  # "Kein" of "Kein Eingang", read first
     line, piece, elsewhere = (395.0, 165.0, 190.0, 62.0), (402.0, 172.0, 25.0, 30.0), (10.0, 10.0, 90.0, 40.0)

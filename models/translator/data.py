@@ -20,13 +20,17 @@ from pathlib import Path
 DING_PATH = Path("/usr/share/trans/de-en")
 
 _ANNOTATION = re.compile(r"\{[^}]*\}|\[[^\]]*\]|<[^>]*>|\([^)]*\)")
+# a word that begins with a slash, once the annotations are gone: an abbreviation ("Zimmer {n} /Zi./", "room /rm/",
+# "letter of credit /L/C/") or the American spelling after the British ("tyre [Br.]/tire [Am.]"). Stripping only the
+# ends left "room /rm": the headword and its first sense never met, and "Zimmer" was *rooms*
+_SLASHED = re.compile(r"(?<!\S)/\S+")
 _SPACES = re.compile(r"\s+")
 _SYNONYM_SPLIT = re.compile(r";\s*")
 
 
 def clean(text: str) -> str:
     """Strip dictionary annotations and normalise whitespace and typographic quotes."""
-    text = _ANNOTATION.sub(" ", text)
+    text = _SLASHED.sub(" ", _ANNOTATION.sub(" ", text))
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = _SPACES.sub(" ", text).strip(" ,/")
     return text
