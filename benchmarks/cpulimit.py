@@ -106,8 +106,8 @@ def sysbench_score(seconds: int = 10) -> float:
 def machine_shares(seconds: int = 10) -> tuple[dict[str, float], float | None]:
     """Each board's share of one core of *this* machine (its ``sysbench`` score, measured now) and that score;
     where sysbench is missing, ``SHARES`` (this project's reference machine) and None. A share of a slower
-    host than the reference would imitate a slower board: on a 1,905 events/s Xeon, 0.288 of a core is a Pi 4
-    at 37 % of its speed."""
+    host than the reference would imitate a slower board: on a Xeon scoring 1,845 events/s, 0.288 of its core is
+    a Pi 4 at 37 % of its speed."""
     try:
         score = sysbench_score(seconds)
     except RuntimeMissing:

@@ -149,7 +149,7 @@ def pi_speed(args: argparse.Namespace) -> None:
                                out=args.work / f"pi-speed{n}", realtime=True, profile=profile, cores=1,
                                cpu_share=shares[profile])
         results = run_or_reuse(options, args.reuse)
-        share = results.get("cpu_share") or shares[profile]  # a reused run keeps the share it ran under
+        share = results["run"].get("cpu_share") or shares[profile]  # a reused run keeps the share it ran under
         columns.append((f"{label} ({share:.3f} of a core)", results["pipeline"]))
     text = table(columns, PI_SPEED_ROWS) + "\n" + (
         f"Shares of this machine's core from its `sysbench cpu` score, measured before the runs: {score:,.0f} "

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # ssl is imported where TLS is spoken: an offline device does not hold it (4 MB resident)
+if TYPE_CHECKING:  # ssl is imported where TLS is spoken: an offline device does not hold it (~1 MB resident)
     import ssl
 
 LATENCY_EDGES_MS = (25, 50, 100, 200, 400, 800, 1600)  # request latency histogram bins (upper edges); one more

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.scenes import SceneOptions, render
 from edge.capture import Frame, FrameSource, offer
+from edge.memory import malloc_trim
 from tests.conftest import DEMO_VIDEO, run_cli
 from tests.test_cli import validate_events
 
@@ -173,7 +174,7 @@ with tempfile.NamedTemporaryFile(suffix=".xml") as out:
 """
 
 
-@pytest.mark.skipif(not __import__("edge.memory", fromlist=["malloc_trim"]).malloc_trim, reason="needs glibc")
+@pytest.mark.skipif(malloc_trim is None, reason="needs glibc")
 def test_a_budgeted_process_keeps_one_heap_arena_per_core():
     """Threads that allocate each get a glibc heap of their own unless the arenas are limited: under a memory
     budget the pipeline keeps one per core (``limit_heap_arenas``, called by ``apply_cores``)."""
