@@ -9,7 +9,7 @@
 - for French, Spanish and Italian (``--lang fr|es|it``), ``eval_LANG.tsv`` (sign texts and notices in
   10 kinds, written before any corpus or model of the pair), reported per kind, with its one-word
   signs apart (they are dictionary headwords, so they measure vocabulary), and the pair's test split;
-- ``--set dev_LANG.tsv`` instead: a development set in the same format (``dev_fr.tsv``, ``dev_es.tsv``: sign
+- ``--set dev_LANG.tsv`` instead: a development set in the same format (``dev_fr.tsv``, ``dev_es.tsv``, ``dev_it.tsv``: sign
   texts and notices written on 2026-12-03 for choices between tiers, so that the evaluation sets only report).
 
 Each set is translated by the model alone and by the device's whole chain (glossary, phrase table,
