@@ -33,7 +33,14 @@ from edge.errors import RuntimeMissing
 PUBLISHED = {"pi4": 1477.8, "pi-zero-2": 491.0}  # sysbench cpu single-thread events/s (see above)
 HOST_SCORE = 5124.0  # this project's machines (AMD EPYC, 2 cores), measured with --calibrate (5,124 and 5,136 events/s
 # in two runs of 10 s)
-SHARES = {name: round(score / HOST_SCORE, 3) for name, score in PUBLISHED.items()}
+
+
+def shares_for(host_score: float) -> dict[str, float]:
+    """Each board's share of one core of a host with this ``sysbench`` score (at most the whole core)."""
+    return {name: round(min(1.0, published / host_score), 3) for name, published in PUBLISHED.items()}
+
+
+SHARES = shares_for(HOST_SCORE)
 PERIOD_US = 10_000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -112,7 +119,7 @@ def machine_shares(seconds: int = 10) -> tuple[dict[str, float], float | None]:
         score = sysbench_score(seconds)
     except RuntimeMissing:
         return dict(SHARES), None
-    return {name: round(min(1.0, published / score), 3) for name, published in PUBLISHED.items()}, score
+    return shares_for(score), score
 
 
 def cpu_model() -> str:

@@ -194,7 +194,6 @@ def test_answers_cached_under_an_older_chain_are_not_served(tmp_path, monkeypatc
     assert result.source == "local" and result.text == "door 14"
 
 
-
 def test_answers_cached_under_another_phrase_table_are_not_served(tmp_path):
     """A device whose German phrase table was rebuilt (Ding's "/rm/" abbreviations: "Zimmer" was *rooms*) must not
     keep drawing what its disk cache kept from the old table."""
