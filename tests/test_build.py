@@ -152,3 +152,17 @@ def test_detector_conversion_reproduces_the_shipped_model(tmp_path):
     agree = float(np.mean((ours > 0.3) == (theirs > 0.3)))
     mean_diff = float(np.mean(np.abs(ours - theirs)))
     assert agree >= 0.995 and mean_diff <= 0.01, (agree, mean_diff, float(np.max(np.abs(ours - theirs))))
+
+
+def test_a_shipped_translator_recovers_into_a_checkpoint_that_exports_byte_identical(tmp_path):
+    """The shipped model.bin is the only copy of a run: recovered, it trains on (--init) and exports back unchanged."""
+    import torch
+
+    run, out = tmp_path / "run", tmp_path / "ct2"
+    recovered = run_module("models.translator.recover", str(ROOT / "models/it-en"), str(run))
+    assert "'enc_layers': 4, 'dec_layers': 2" in recovered.stdout
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 0 and float(state["model"]["model.shared.weight"][-1].abs().max()) == 0.0  # the pad row
+    run_module("models.translator.export", "--run", str(run), "--out", str(out), "--phrases", str(tmp_path / "none"))
+    assert (out / "model.bin").read_bytes() == (ROOT / "models/it-en/model.bin").read_bytes()
+    assert (out / "shared_vocabulary.json").read_text() == (ROOT / "models/it-en/shared_vocabulary.json").read_text()
