@@ -166,3 +166,13 @@ def test_a_shipped_translator_recovers_into_a_checkpoint_that_exports_byte_ident
     run_module("models.translator.export", "--run", str(run), "--out", str(out), "--phrases", str(tmp_path / "none"))
     assert (out / "model.bin").read_bytes() == (ROOT / "models/it-en/model.bin").read_bytes()
     assert (out / "shared_vocabulary.json").read_text() == (ROOT / "models/it-en/shared_vocabulary.json").read_text()
+    # the trip between machines (pack.py: int8 rows, exact norms, no sinusoids) keeps every weight
+    from models.translator.recover import read_model_bin
+
+    run_module("models.translator.pack", "pack", str(run), str(tmp_path / "it.pack"))
+    run_module("models.translator.pack", "unpack", str(tmp_path / "it.pack"), str(tmp_path / "unpacked"))
+    run_module("models.translator.export", "--run", str(tmp_path / "unpacked"), "--out", str(tmp_path / "trip"),
+               "--phrases", str(tmp_path / "none"))
+    shipped, trip = read_model_bin(ROOT / "models/it-en/model.bin"), read_model_bin(tmp_path / "trip/model.bin")
+    assert shipped.keys() == trip.keys()
+    assert max(float(np.abs(np.asarray(shipped[k], float) - np.asarray(trip[k], float)).max(initial=0)) for k in shipped) < 1e-6

@@ -1,6 +1,8 @@
 """Move a training checkpoint between machines in a quarter of its size: weights as int8 with one
 scale per row (the same per-row quantisation CTranslate2's int8 applies at export, so nothing the
-shipped model keeps is lost), the rest as float16, without the optimiser state.
+shipped model keeps is lost), biases and norms as float32, the fixed sinusoidal positions left out,
+without the optimiser state. Packed, unpacked and exported, a checkpoint gives the same ``model.bin``
+as exported directly.
 
     python -m models.translator.pack pack work/runs/a work/a.pack      # where it was trained
     python -m models.translator.pack unpack work/a.pack work/runs/a    # where it is exported
@@ -18,6 +20,8 @@ def pack(run: Path, out: Path) -> None:
     state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
     packed, first_of = {}, {}
     for name, tensor in state["model"].items():
+        if "embed_positions" in name:  # fixed sinusoids: the model rebuilds them exactly, int8 would blur them
+            continue
         key = (tensor.data_ptr(), tuple(tensor.shape))
         if key in first_of:  # tied weights (the shared embedding and the output projection): stored once
             packed[name] = ("same", first_of[key], None)
@@ -26,9 +30,9 @@ def pack(run: Path, out: Path) -> None:
         tensor = tensor.float()
         if tensor.dim() == 2:
             scale = tensor.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
-            packed[name] = ("int8", torch.round(tensor / scale).to(torch.int8), scale.half())
-        else:
-            packed[name] = ("half", tensor.half(), None)
+            packed[name] = ("int8", torch.round(tensor / scale).to(torch.int8), scale)
+        else:  # biases and norms: a few hundred kB, kept exact
+            packed[name] = ("float", tensor, None)
     torch.save({"weights": packed, "arch": state["arch"], "step": state["step"],
                 "spm": (run / "spm.model").read_bytes()}, out)
 
@@ -38,7 +42,7 @@ def unpack(packed_path: Path, run: Path) -> None:
     weights = {}
     for name, (kind, values, scale) in packed["weights"].items():
         if kind != "same":
-            weights[name] = values.float() * scale.float() if kind == "int8" else values.float()
+            weights[name] = values.float() * scale.float() if kind == "int8" else values.float()  # "half": older packs
     for name, (kind, values, _) in packed["weights"].items():
         if kind == "same":
             weights[name] = weights[values]
