@@ -16,14 +16,14 @@ from pathlib import Path
 import sentencepiece as spm
 import torch
 
-from models.translator.train import build_model, zero_pad_row
+from models.translator.train import build_model, load_weights, zero_pad_row
 
 
 def load_run(run: Path, device: str):
     state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
     sp = spm.SentencePieceProcessor(model_file=str(run / "spm.model"))
     model = build_model(sp.get_piece_size(), argparse.Namespace(**state["arch"]))
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], run)
     zero_pad_row(model)
     return model.to(device).eval(), sp
 

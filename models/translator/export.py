@@ -21,7 +21,7 @@ from pathlib import Path
 import sentencepiece as spm
 import torch
 
-from models.translator.train import build_model, zero_pad_row
+from models.translator.train import build_model, load_weights, zero_pad_row
 
 
 def to_huggingface(run: Path, hf_dir: Path) -> None:
@@ -30,10 +30,7 @@ def to_huggingface(run: Path, hf_dir: Path) -> None:
     pieces = sp.get_piece_size()
     weights = state["model"]
     model = build_model(pieces, argparse.Namespace(**state["arch"]))
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if unexpected or any("embed_positions" not in name for name in missing):  # only the fixed sinusoids may be absent
-        raise SystemExit(f"error: {run}: the checkpoint does not fit its arch: missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]}")
+    load_weights(model, weights, run)
     zero_pad_row(model)  # CTranslate2 starts Marian decoders from a zero embedding
     model.save_pretrained(hf_dir)
     vocab = {sp.id_to_piece(i): i for i in range(pieces)}

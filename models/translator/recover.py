@@ -127,16 +127,12 @@ def marian_state(values: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor]
 
 def recover(model_dir: Path, run: Path) -> dict:
     """Write ``run/checkpoint.pt`` (weights, arch, step 0) and ``run/spm.model`` from a shipped model folder."""
-    from models.translator.train import build_model
+    from models.translator.train import build_model, load_weights
 
     state, arch = marian_state(read_model_bin(model_dir / "model.bin"))
     pieces = state["model.shared.weight"].shape[0] - 1
     model = build_model(pieces, argparse.Namespace(**arch))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [name for name in missing if "embed_positions" not in name]  # sinusoidal: rebuilt by the model
-    if missing or unexpected:
-        raise SystemExit(f"error: {model_dir}: weights do not fit a Marian model: missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]}")
+    load_weights(model, state, model_dir)
     run.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model.state_dict(), "arch": arch, "step": 0}, run / "checkpoint.pt")
     (run / "spm.model").write_bytes((model_dir / "spm.model").read_bytes())

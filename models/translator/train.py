@@ -143,6 +143,16 @@ def build_model(vocab_pieces: int, args) -> MarianMTModel:
     return MarianMTModel(config)
 
 
+def load_weights(model: MarianMTModel, weights: dict[str, torch.Tensor], where: object) -> None:
+    """Load a checkpoint's weights, which may leave out the fixed sinusoidal positions (``pack.py``,
+    ``recover.py``: the model builds them itself); anything else missing or unexpected is an error."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    missing = [name for name in missing if "embed_positions" not in name]
+    if missing or unexpected:
+        raise SystemExit(f"error: {where}: the weights do not fit this architecture: missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}")
+
+
 def torch_threads(requested: int) -> int:
     """Set torch's CPU threads, never above ``OMP_THREAD_LIMIT``: torch asked for more threads than
     OpenMP may start computes wrong numbers (NaN weights in training, seen with a limit of 1 and 2
@@ -245,7 +255,7 @@ def main() -> None:
         print(f"resumed at step {step} (epoch {epoch}, batch {cursor}, {minutes_before:.1f} min trained)", flush=True)
     elif args.init:
         state = torch.load(args.init / "checkpoint.pt", weights_only=False, map_location=device)
-        model.load_state_dict(state["model"])  # fails loudly on another architecture
+        load_weights(model, state["model"], args.init)  # fails loudly on another architecture
         print(f"started from {args.init} (step {state['step']})", flush=True)
     zero_pad_row(model)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(train_pairs)} train pairs", flush=True)
