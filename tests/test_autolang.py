@@ -71,13 +71,15 @@ def test_a_street_of_five_languages_is_read_each_in_its_own_and_translated_by_it
 
 
 def test_the_same_street_read_as_german_draws_french_as_a_wrong_translation(tmp_path):
-    """Why auto matters: one pair's model turns every other language into a confident wrong overlay."""
+    """Why auto matters: one pair's model answers every other language with a wrong overlay (nonsense from the
+    older German model, the French copied back unchanged from the one trained on since 2026-12-04)."""
     picture, events = tmp_path / "street.png", tmp_path / "e.jsonl"
     mixed_street(picture)
     assert run_cli("replay", str(picture), "--source", "de", "--offline", "--events", str(events)).returncode == 0
     regions = {r["text"]: r for r in json.loads(events.read_text().splitlines()[0])["regions"]}
     french = [r for text, r in regions.items() if text.lower().startswith("ferm")]
-    assert french and french[0]["translation_source"] == "local" and french[0]["translation"] != french[0]["text"]
+    assert french and french[0]["translation_source"] == "local" and french[0]["translation"]
+    assert "closed" not in french[0]["translation"].lower()  # never the English the auto run draws
 
 
 def test_the_translator_routes_by_language_and_loads_a_pair_only_when_met():

@@ -149,6 +149,9 @@ def test_a_packed_checkpoint_unpacks_to_the_same_weights_within_int8_rounding(tm
     restored = torch.load(tmp_path / "back" / "checkpoint.pt", weights_only=False)
     assert restored["arch"] == arch and restored["step"] == 7 and (tmp_path / "back" / "spm.model").read_bytes() == b"spm"
     for name, tensor in model.state_dict().items():
+        if "embed_positions" in name:  # fixed sinusoids: left out of the pack, rebuilt by the model
+            assert name not in restored["model"]
+            continue
         step = float(tensor.abs().max()) / 127 + 1e-3
         assert torch.allclose(restored["model"][name], tensor.float(), atol=step), name
     assert model.config.encoder_layers == 2 and model.config.decoder_layers == 1
