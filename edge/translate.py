@@ -35,7 +35,7 @@ from edge.textnorm import normalise
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # raised whenever the chain answers a text differently with the same model files (a new tier, a changed routing
 # rule): the disk cache keys on it, so answers kept under an older chain ("Porte 14" → "It spends 14") are not served
-CHAIN_VERSION = 2
+CHAIN_VERSION = 3
 # a label and its number or code ("Gleis 3", "Porte 14", "Ausgang B2"): up to three words without a digit, then
 # tokens that each hold one
 _LABEL_CODES = re.compile(r"^(?P<label>[^\d\s]+(?:\s+[^\d\s]+){0,2})\s+(?P<codes>\S*\d\S*(?:\s+\S*\d\S*)*)$")
@@ -115,17 +115,19 @@ class LocalTranslator:
     def translate(self, texts: list[str]) -> list[str | None]:
         """One raw translation per text (surface form not yet matched); the rule-based tier's unmarked
         answers and phrase-table hits skip the model. With a gate, None for a text the model translated
-        with a mean token log-probability under it (in one of its chunks), gave back unchanged, or in
-        which it knows no word."""
+        with a mean token log-probability under it (in one of its chunks) or in which it knows no word; and,
+        gate or not (unless ``TranslatorOptions.gate`` is off), None for a text the model gave back unchanged:
+        a copy is no translation, and over a fragment ("BER" of a hidden "ÜBERGANG") it drew a plate."""
         results = [self._before_model(text) for text in texts]
         asked = [i for i, r in enumerate(results) if r is None]
         unsure: set[int] = set()
         for i, (translation, score) in zip(asked, self.model_translate([texts[i] for i in asked])):
             results[i] = translation
-            # a gated model copies what it cannot translate ("Femmes" → "Femmes"), and a model trained
-            # longer reshuffles a line of no known word with confidence ("Grmbl frzt wq" → "wrzt frzt Grmb")
-            if self.min_score is not None and (score < self.min_score or normalise(translation) == normalise(texts[i])
-                                               or not self._knows_a_word(texts[i])):
+            # a model copies what it cannot translate ("Femmes" → "Femmes"; the German one since 2026-12-04 too:
+            # "Ferme le lundi", a fragment "BER"), and a model trained longer reshuffles a line of no known word
+            # with confidence ("Grmbl frzt wq" → "wrzt frzt Grmb")
+            copied = self.options.gate and normalise(translation) == normalise(texts[i])
+            if copied or self.min_score is not None and (score < self.min_score or not self._knows_a_word(texts[i])):
                 unsure.add(i)
         return [None if i in unsure else r or "" for i, r in enumerate(results)]
 

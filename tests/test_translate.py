@@ -54,6 +54,19 @@ def test_sentences_get_english_from_the_model(translator):
         assert not {"der", "die", "zug", "bitte"} & set(words)
 
 
+def test_a_text_the_model_gives_back_unchanged_is_left_undrawn_even_without_a_gate(translator):
+    """The German pair has no gate.json, but a copy is no translation: over a fragment of a hidden word ("BER"
+    of "ÜBERGANG") or a line in another language it drew a plate repeating the sign."""
+    from edge.langid import UNSURE
+
+    assert translator.local.min_score is None
+    texts = ["Xkcd plorf zzt", "Ferme le lundi"]
+    assert [raw for raw, _ in translator.local.model_translate(texts)] == texts  # the model copies them
+    assert [(r.text, r.source) for r in translator.translate(texts)] == [(None, UNSURE)] * 2
+    ungated = load_translator(TranslatorOptions(gate=False, disk_cache=None, bundle=False))
+    assert [r.text for r in ungated.translate(texts)] == texts  # --no-gate still says what the model said
+
+
 def test_a_batch_equals_one_by_one(translator):
     texts = ["Kein Zutritt für Unbefugte", "Frisch gestrichen", "Bitte warten", "Hunde verboten"]
     fresh = load_translator(TranslatorOptions())
