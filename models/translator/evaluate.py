@@ -78,13 +78,14 @@ def translators(model: Path, beam_size: int, lang: str = "de"):
     from models.catalog import cache_dir
 
     options = TranslatorOptions(beam_size=beam_size)
+    raw = TranslatorOptions(beam_size=beam_size, gate=False)  # a row without "gate" in its name draws every answer
     spm = model / "spm.model"
-    out = [("model only", LocalTranslator(model, spm, spm, options))]
+    out = [("model only", LocalTranslator(model, spm, spm, raw))]
     if (model / "phrases.tsv.gz").is_file():
         words = model / "words.txt.gz"  # as the device loads it: the gate asks it whether a text has a known word
         phrases = PhraseTable(model / "phrases.tsv.gz", cache_dir(), words if words.is_file() else None)
         grammar = SignGrammar(model / "grammar.tsv", phrases) if (model / "grammar.tsv").is_file() else None
-        out.append(("device chain", LocalTranslator(model, spm, spm, options, phrases, grammar)))
+        out.append(("device chain", LocalTranslator(model, spm, spm, raw, phrases, grammar)))
         gate = read_gate(model)
         if gate is not None:  # unsure model translations left out (``models/translator/gate.py``)
             out.append(("device chain + gate", LocalTranslator(model, spm, spm, options, phrases, grammar, gate)))
