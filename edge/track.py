@@ -1,15 +1,15 @@
 """Region identity across frames: optical-flow tracking between keyframes.
 
-Every frame, feature points inside each text region (and a sparse set on the background) are
-followed with pyramidal Lucas–Kanade flow on a small grey copy of the frame, checked forwards and
-backwards. A region moves with the median motion of its points and scales with the camera's
-(a partial affine fit of all points). A region whose points are lost (occluded, blurred away) is
-*lost*: it is not drawn, its box is carried by the camera's motion, and it is remembered for a
-while so that a keyframe detection at the same place with the same content revives it under the
-same id without reading it again. Content is compared by a small normalised thumbnail of the
-region's crop (cross-correlation, ``edge/regions.py``): a region is re-read only when its content
-changed, it was never read, or its reading is not settled yet (read in motion, cut by the frame's
-edge, low confidence).
+Every frame, feature points inside each text region (and a sparse set on the background) are followed with
+pyramidal Lucas–Kanade flow on a small grey copy of the frame, checked forwards and backwards. A region
+moves with the median motion of its points (with the camera's when they stray far from it: a post in front
+drags them) and scales with the camera's (a partial affine fit of all points). A region whose points are
+lost (occluded, blurred away) is *lost*: it is not drawn, its box is carried by the camera's motion, and it
+is remembered for a while so that a keyframe detection at the same place with the same content revives it
+under the same id without reading it again. Content is compared by a small normalised thumbnail of the
+region's crop (cross-correlation, ``edge/regions.py``): a region is re-read only when its content changed,
+it was never read, or its reading is not settled yet (read in motion, cut by the frame's edge, low
+confidence).
 
 A region has one lifecycle state (``State``, ``edge/lifecycle.py``) and changes it only in
 ``FlowTracker.transition``, on a named ``Event``; a lost region is kept ``lost_keep_ms`` to be found
@@ -65,6 +65,8 @@ class TrackerOptions:
     # and two development scenarios: ordinary frames ≥ 0.59 kept / ≥ 0.83 correlation, cut and whip frames
     # ≤ 0.40 / ≤ 0.61)
     present_min: float = 0.45  # a region whose crop correlates less than this with its read content is lost
+    off_camera_px: float = 6.0  # a region whose points stray further than this (frame px) and this share of the
+    off_camera_share: float = 2.0  # camera's motion at it follows the camera (1.0: 3 signs fewer on the hard walk)
     show_conf: float = 0.8  # a reading is drawn only at this OCR confidence, or once a second reading of the
     # region agrees with it (``edge/fusion.py``): pieces of a line read in motion ("Einfahrt" of "Einfahrt
     # freihalten", 0.74) and one-off misreadings are not drawn as if they were the sign
@@ -183,6 +185,9 @@ class FlowTracker:
                 continue
             shift = np.median(pts_new - pts_old, axis=0).reshape(2) / self._scale
             x, y, bw, bh = track.box
+            if self._off_camera(matrix, track.box, shift):  # dragged by something over the sign: carried by the
+                track.points = None  # camera's motion below, with fresh points
+                continue
             cx, cy = x + bw / 2 + shift[0], y + bh / 2 + shift[1]
             track.box = (cx - bw * zoom / 2, cy - bh * zoom / 2, bw * zoom, bh * zoom)
             track.points = pts_new
@@ -201,6 +206,12 @@ class FlowTracker:
         self._forget(now_ms)
         if self._background is None or len(self._background) < self.options.background_points // 2:
             self._seed_background(small)
+
+    def _off_camera(self, matrix: np.ndarray, box: tuple, shift: np.ndarray) -> bool:
+        """Whether a region's own motion (``shift``, frame px) strays from the camera's at its centre."""
+        camera = matrix[:, :2] @ (centre := np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])) + matrix[:, 2] - centre
+        return float(np.hypot(*(shift - camera))) > max(self.options.off_camera_px,
+                                                        self.options.off_camera_share * float(np.hypot(*camera)))
 
     def _is_cut(self, kept_share: float, thumb_ncc: float) -> bool:
         o = self.options

@@ -301,3 +301,32 @@ def test_a_small_sign_is_found_in_video_once_the_camera_is_still(detector, recog
         found[every] = ({t for res in results[-10:] for _, t, _ in shown([res])[0]}, pipeline.hires_keyframes)
     assert found[3000.0][0] == {"Notausgang"} and found[3000.0][1] in (1, 2)  # 6 s of video: tiled looks at 3 s and 6 s at most
     assert found[0.0] == (set(), 0)
+
+
+def test_a_post_sweeping_over_a_sign_does_not_drag_its_region_along():
+    """Signs stand still: a region whose own points move away from where the camera's motion puts it (a lamp
+    post in front, crossing the sign) follows the camera. Without the rule the post carried the region off."""
+    from edge.track import TrackerOptions
+
+    rng = np.random.default_rng(3)
+    world = cv2.GaussianBlur(rng.integers(0, 255, (480, 800), dtype=np.uint8), (0, 0), 2)
+    post = cv2.GaussianBlur(rng.integers(0, 255, (480, 70), dtype=np.uint8), (0, 0), 2)
+
+    def track_x(options: TrackerOptions) -> list[float]:
+        tracker, xs = FlowTracker(options), []
+        for t in range(34):
+            image = world[:, 2 * t: 2 * t + 640].copy()  # the camera pans: the world moves 2 px a frame left
+            if 120 + 14 * t < 570:
+                image[:, 120 + 14 * t: 190 + 14 * t] = post  # a post in front moves 14 px a frame right
+            tracker.update(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), t * 66.7)
+            if t == 0:
+                reading = Reading((300.0, 200.0, 90.0, 40.0), None, np.zeros((16, 64), np.float32), text="Ausgang",
+                                  ocr_conf=0.9, reread=True)
+                tracker.apply([reading], [], 0.0)
+            xs.append(float(tracker.tracks[reading.track_id].box[0]))
+        return xs
+
+    sign_x = [300.0 - 2 * t for t in range(34)]
+    assert max(abs(x - s) for x, s in zip(track_x(TrackerOptions()), sign_x)) <= 3
+    dragged = track_x(TrackerOptions(off_camera_px=1e9))  # the rule off: the post takes the region with it
+    assert dragged[-1] - sign_x[-1] > 200
