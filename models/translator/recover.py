@@ -79,6 +79,10 @@ def _linear(state: dict, prefix: str, weight: np.ndarray, bias: np.ndarray) -> N
     state[prefix + ".bias"] = torch.from_numpy(np.array(bias, dtype=np.float32))
 
 
+def _dense(state: dict, prefix: str, values: dict, name: str) -> None:
+    _linear(state, prefix, values[name + "/weight"], values[name + "/bias"])
+
+
 def _norm(state: dict, prefix: str, values: dict, name: str) -> None:
     state[prefix + ".weight"] = torch.from_numpy(np.array(values[name + "/gamma"], dtype=np.float32))
     state[prefix + ".bias"] = torch.from_numpy(np.array(values[name + "/beta"], dtype=np.float32))
@@ -105,19 +109,16 @@ def marian_state(values: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor]
             src, dst = f"{side}/layer_{i}", f"model.{side}.layers.{i}"
             for (w, b), proj in zip(_split(values, f"{src}/self_attention/linear_0", 3), ("q_proj", "k_proj", "v_proj")):
                 _linear(state, f"{dst}.self_attn.{proj}", w, b)
-            _linear(state, f"{dst}.self_attn.out_proj", values[f"{src}/self_attention/linear_1/weight"],
-                    values[f"{src}/self_attention/linear_1/bias"])
+            _dense(state, f"{dst}.self_attn.out_proj", values, f"{src}/self_attention/linear_1")
             _norm(state, f"{dst}.self_attn_layer_norm", values, f"{src}/self_attention/layer_norm")
             if side == "decoder":
-                _linear(state, f"{dst}.encoder_attn.q_proj", values[f"{src}/attention/linear_0/weight"],
-                        values[f"{src}/attention/linear_0/bias"])
+                _dense(state, f"{dst}.encoder_attn.q_proj", values, f"{src}/attention/linear_0")
                 for (w, b), proj in zip(_split(values, f"{src}/attention/linear_1", 2), ("k_proj", "v_proj")):
                     _linear(state, f"{dst}.encoder_attn.{proj}", w, b)
-                _linear(state, f"{dst}.encoder_attn.out_proj", values[f"{src}/attention/linear_2/weight"],
-                        values[f"{src}/attention/linear_2/bias"])
+                _dense(state, f"{dst}.encoder_attn.out_proj", values, f"{src}/attention/linear_2")
                 _norm(state, f"{dst}.encoder_attn_layer_norm", values, f"{src}/attention/layer_norm")
-            _linear(state, f"{dst}.fc1", values[f"{src}/ffn/linear_0/weight"], values[f"{src}/ffn/linear_0/bias"])
-            _linear(state, f"{dst}.fc2", values[f"{src}/ffn/linear_1/weight"], values[f"{src}/ffn/linear_1/bias"])
+            _dense(state, f"{dst}.fc1", values, f"{src}/ffn/linear_0")
+            _dense(state, f"{dst}.fc2", values, f"{src}/ffn/linear_1")
             _norm(state, f"{dst}.final_layer_norm", values, f"{src}/ffn/layer_norm")
     arch = {"d_model": int(d_model), "layers": layers["encoder"], "heads": int(values["encoder/num_heads"]),
             "ffn": int(values["encoder/layer_0/ffn/linear_0/weight"].shape[0]),
